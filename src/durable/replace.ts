@@ -1,0 +1,71 @@
+/**
+ * replaceFileAtomically: after it resolves, `path` holds exactly `data`, durably; if the power
+ * fails at any moment before, `path` holds either its old content or the new, never a mix or
+ * nothing. Protocol: exclusive temp in the same directory, write, fsync it, rename over the
+ * target, fsync the directory. A failed fsync is an error and is never retried into success;
+ * on any failure before the rename the temp file is removed and the target is untouched.
+ */
+import { CarveError, ErrorCodes } from '../errors.js';
+import { checkMode, normalizePath, parentPath } from '../storage/paths.js';
+import { type FileHandle, type Storage, defaultFileMode } from '../storage/storage.js';
+import { tempPathBeside } from './temp-names.js';
+
+export interface ReplaceOptions {
+  /** Permission bits of the new file (default 0o644). Set at creation, so they move with the rename. */
+  mode?: number;
+  /** Source of temp-name suffixes; injectable so simulated runs are deterministic. */
+  randomSuffix?: () => string;
+}
+
+export async function replaceFileAtomically(
+  storage: Storage,
+  path: string,
+  data: Uint8Array,
+  options: ReplaceOptions = {},
+): Promise<void> {
+  const targetPath = normalizePath(path);
+  if (targetPath === '') throw new CarveError(ErrorCodes.INVALID_PATH, 'cannot replace the storage root', { path });
+  if (!(data instanceof Uint8Array)) {
+    throw new CarveError(ErrorCodes.INVALID_ARGUMENT, 'data must be a Uint8Array', { path });
+  }
+  const mode = checkMode(options.mode ?? defaultFileMode, path);
+  const tempPath = tempPathBeside(targetPath, options.randomSuffix);
+  await writeSyncedTemp(storage, tempPath, data, mode);
+  await renameIntoPlace(storage, tempPath, targetPath);
+}
+
+/**
+ * Creates `tempPath` exclusively with `mode`, writes `data` and fsyncs it. On failure the temp
+ * file is removed (best effort) and the original error is rethrown.
+ */
+export async function writeSyncedTemp(storage: Storage, tempPath: string, data: Uint8Array, mode: number): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await storage.open(tempPath, 'wx', mode);
+    await handle.write(data, 0);
+    await handle.sync();
+    const closing = handle;
+    handle = undefined;
+    await closing.close();
+  } catch (error) {
+    await discardTemp(storage, tempPath, handle);
+    throw error;
+  }
+}
+
+/** rename(temp, target) then fsync of the parent directory; removes the temp if the rename fails. */
+export async function renameIntoPlace(storage: Storage, tempPath: string, targetPath: string): Promise<void> {
+  try {
+    await storage.rename(tempPath, targetPath);
+  } catch (error) {
+    await discardTemp(storage, tempPath, undefined);
+    throw error;
+  }
+  await storage.syncDir(parentPath(targetPath));
+}
+
+async function discardTemp(storage: Storage, tempPath: string, handle: FileHandle | undefined): Promise<void> {
+  if (handle !== undefined) await handle.close().catch(() => undefined);
+  // Best effort: the caller sees the original error, and a leftover temp is swept by name.
+  await storage.unlink(tempPath).catch(() => undefined);
+}

@@ -1,0 +1,100 @@
+/**
+ * Typed errors. Every error Carve raises on purpose is a CarveError with a stable `code`,
+ * the path it concerns and, where there is one, the byte offset. File-system codes keep
+ * their POSIX names so that the real disk and the simulator report the same failure alike.
+ */
+
+export const ErrorCodes = {
+  // File-system conditions, named as POSIX names them.
+  ENOENT: 'ENOENT',
+  EEXIST: 'EEXIST',
+  EISDIR: 'EISDIR',
+  ENOTDIR: 'ENOTDIR',
+  ENOTEMPTY: 'ENOTEMPTY',
+  EBADF: 'EBADF',
+  EINVAL: 'EINVAL',
+  EIO: 'EIO',
+  ENOSPC: 'ENOSPC',
+  EBUSY: 'EBUSY',
+  // Carve's own conditions.
+  PATH_OUTSIDE_ROOT: 'E_PATH_OUTSIDE_ROOT',
+  INVALID_PATH: 'E_INVALID_PATH',
+  INVALID_MODE: 'E_INVALID_MODE',
+  INVALID_ARGUMENT: 'E_INVALID_ARGUMENT',
+  HANDLE_CLOSED: 'E_HANDLE_CLOSED',
+  UNKNOWN_SCENARIO: 'E_UNKNOWN_SCENARIO',
+  UNKNOWN_VARIANT: 'E_UNKNOWN_VARIANT',
+  UNKNOWN_PROFILE: 'E_UNKNOWN_PROFILE',
+  UNKNOWN_DEVICE: 'E_UNKNOWN_DEVICE',
+  BAD_REPLAY_ID: 'E_BAD_REPLAY_ID',
+  REPLAY_MISMATCH: 'E_REPLAY_MISMATCH',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** File-system error codes that NodeStorage passes through from the operating system. */
+const passThroughCodes = new Set<string>([
+  ErrorCodes.ENOENT,
+  ErrorCodes.EEXIST,
+  ErrorCodes.EISDIR,
+  ErrorCodes.ENOTDIR,
+  ErrorCodes.ENOTEMPTY,
+  ErrorCodes.EBADF,
+  ErrorCodes.EINVAL,
+  ErrorCodes.EIO,
+  ErrorCodes.ENOSPC,
+  ErrorCodes.EBUSY,
+]);
+
+export interface CarveErrorDetails {
+  path?: string;
+  offset?: number;
+  cause?: unknown;
+}
+
+export class CarveError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+  readonly offset: number | undefined;
+
+  constructor(code: ErrorCode, message: string, details: CarveErrorDetails = {}) {
+    const places = [
+      details.path === undefined ? undefined : `path: ${details.path}`,
+      details.offset === undefined ? undefined : `offset: ${details.offset}`,
+    ].filter((place) => place !== undefined);
+    const where = places.length === 0 ? '' : ` (${places.join(', ')})`;
+    super(`${code}: ${message}${where}`, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'CarveError';
+    this.code = code;
+    this.path = details.path;
+    this.offset = details.offset;
+  }
+}
+
+export function isCarveError(error: unknown, code?: ErrorCode): error is CarveError {
+  return error instanceof CarveError && (code === undefined || error.code === code);
+}
+
+/** Converts an error thrown by node:fs into a CarveError that names the storage-relative path. */
+export function fromSystemError(error: unknown, path: string): CarveError {
+  if (error instanceof CarveError) return error;
+  const systemCode = (error as { code?: unknown } | null)?.code;
+  if (typeof systemCode === 'string' && passThroughCodes.has(systemCode)) {
+    const message = (error as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+    return new CarveError(systemCode as ErrorCode, message, { path, cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new CarveError(ErrorCodes.EIO, `unexpected system error: ${message}`, { path, cause: error });
+}
+
+/** Asserts an invariant. A failure is a bug in Carve, never a control path. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new AssertionFailure(message);
+}
+
+export class AssertionFailure extends Error {
+  constructor(message: string) {
+    super(`invariant violated: ${message}`);
+    this.name = 'AssertionFailure';
+  }
+}
