@@ -16,6 +16,13 @@ export const ErrorCodes = {
   EIO: 'EIO',
   ENOSPC: 'ENOSPC',
   EBUSY: 'EBUSY',
+  EACCES: 'EACCES',
+  EPERM: 'EPERM',
+  EROFS: 'EROFS',
+  EXDEV: 'EXDEV',
+  EMFILE: 'EMFILE',
+  ENAMETOOLONG: 'ENAMETOOLONG',
+  ELOOP: 'ELOOP',
   // Carve's own conditions.
   PATH_OUTSIDE_ROOT: 'E_PATH_OUTSIDE_ROOT',
   INVALID_PATH: 'E_INVALID_PATH',
@@ -44,6 +51,13 @@ const passThroughCodes = new Set<string>([
   ErrorCodes.EIO,
   ErrorCodes.ENOSPC,
   ErrorCodes.EBUSY,
+  ErrorCodes.EACCES,
+  ErrorCodes.EPERM,
+  ErrorCodes.EROFS,
+  ErrorCodes.EXDEV,
+  ErrorCodes.EMFILE,
+  ErrorCodes.ENAMETOOLONG,
+  ErrorCodes.ELOOP,
 ]);
 
 export interface CarveErrorDetails {
@@ -56,6 +70,8 @@ export class CarveError extends Error {
   readonly code: ErrorCode;
   readonly path: string | undefined;
   readonly offset: number | undefined;
+  /** The message without the code and the place. */
+  readonly detail: string;
 
   constructor(code: ErrorCode, message: string, details: CarveErrorDetails = {}) {
     const places = [
@@ -68,6 +84,7 @@ export class CarveError extends Error {
     this.code = code;
     this.path = details.path;
     this.offset = details.offset;
+    this.detail = message;
   }
 }
 

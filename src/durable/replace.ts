@@ -11,7 +11,10 @@ import { type FileHandle, type Storage, defaultFileMode } from '../storage/stora
 import { tempPathBeside } from './temp-names.js';
 
 export interface ReplaceOptions {
-  /** Permission bits of the new file (default 0o644). Set at creation, so they move with the rename. */
+  /**
+   * Permission bits of the new file (default 0o644). Set at creation, so they move with the
+   * rename; like open(2), the process umask can narrow them, never widen them.
+   */
   mode?: number;
   /** Source of temp-name suffixes; injectable so simulated runs are deterministic. */
   randomSuffix?: () => string;
@@ -30,8 +33,25 @@ export async function replaceFileAtomically(
   }
   const mode = checkMode(options.mode ?? defaultFileMode, path);
   const tempPath = tempPathBeside(targetPath, options.randomSuffix);
-  await writeSyncedTemp(storage, tempPath, data, mode);
-  await renameIntoPlace(storage, tempPath, targetPath);
+  await nameTargetOnError(targetPath, tempPath, async () => {
+    await writeSyncedTemp(storage, tempPath, data, mode);
+    await renameIntoPlace(storage, tempPath, targetPath);
+  });
+}
+
+/** Errors about the temp file are reported against the caller's path, naming the temp in the message. */
+export async function nameTargetOnError(targetPath: string, tempPath: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    if (error instanceof CarveError && error.path === tempPath) {
+      throw new CarveError(error.code, `${error.detail} (temp file ${tempPath})`, {
+        path: targetPath,
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 /**
@@ -39,9 +59,9 @@ export async function replaceFileAtomically(
  * file is removed (best effort) and the original error is rethrown.
  */
 export async function writeSyncedTemp(storage: Storage, tempPath: string, data: Uint8Array, mode: number): Promise<void> {
-  let handle: FileHandle | undefined;
+  // An exclusive create that fails leaves nothing of ours behind: the name may be another writer's.
+  let handle: FileHandle | undefined = await storage.open(tempPath, 'wx', mode);
   try {
-    handle = await storage.open(tempPath, 'wx', mode);
     await handle.write(data, 0);
     await handle.sync();
     const closing = handle;

@@ -8,7 +8,7 @@
 import { CarveError, ErrorCodes } from '../errors.js';
 import { checkMode, normalizePath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
-import { renameIntoPlace, writeSyncedTemp } from './replace.js';
+import { nameTargetOnError, renameIntoPlace, writeSyncedTemp } from './replace.js';
 import { tempPathBeside } from './temp-names.js';
 
 export interface SecretOptions {
@@ -37,6 +37,8 @@ export async function writeSecretFile(
     throw new CarveError(ErrorCodes.INVALID_ARGUMENT, 'secret must be a Uint8Array', { path });
   }
   const tempPath = tempPathBeside(targetPath, options.randomSuffix);
-  await writeSyncedTemp(storage, tempPath, secret, mode);
-  await renameIntoPlace(storage, tempPath, targetPath);
+  await nameTargetOnError(targetPath, tempPath, async () => {
+    await writeSyncedTemp(storage, tempPath, secret, mode);
+    await renameIntoPlace(storage, tempPath, targetPath);
+  });
 }

@@ -140,21 +140,23 @@ export class SimStorage implements Storage {
     const to = pathComponents(toPath);
     this.operation('rename', `rename(${show(fromPath)}, ${show(toPath)})`, fromPath, () => {
       if (from.length === 0 || to.length === 0) throw fsError(ErrorCodes.EBUSY, 'the storage root itself cannot be changed', fromPath);
+      // Linux's order: both parents, the source, ancestry, then the kinds of the two names.
       const source = this.parentOf(from, fromPath);
+      const target = this.parentOf(to, fromPath);
       const ino = this.live.lookup(source.dirIno, source.name);
       if (ino === undefined) throw fsError(ErrorCodes.ENOENT, 'no such file or directory', fromPath);
-      const target = this.parentOf(to, fromPath);
       const replacedIno = this.live.lookup(target.dirIno, target.name);
       if (replacedIno === ino) return; // Both names are the same file: POSIX says do nothing.
       const moving = this.inode(ino);
+      const isInside = (inner: readonly string[], outer: readonly string[]) =>
+        inner.length > outer.length && outer.every((part, i) => inner[i] === part);
+      if (moving.kind === 'directory' && isInside(to, from)) throw fsError(ErrorCodes.EINVAL, 'cannot move a directory into itself', fromPath);
+      if (isInside(from, to)) throw fsError(ErrorCodes.ENOTEMPTY, 'directory not empty', fromPath);
       if (replacedIno !== undefined) {
         const replaced = this.inode(replacedIno);
         if (moving.kind === 'file' && replaced.kind === 'directory') throw fsError(ErrorCodes.EISDIR, 'illegal operation on a directory', fromPath);
         if (moving.kind === 'directory' && replaced.kind === 'file') throw fsError(ErrorCodes.ENOTDIR, 'not a directory', fromPath);
         if (replaced.kind === 'directory' && replaced.entries.size > 0) throw fsError(ErrorCodes.ENOTEMPTY, 'directory not empty', fromPath);
-      }
-      if (moving.kind === 'directory' && to.length > from.length && from.every((part, i) => to[i] === part)) {
-        throw fsError(ErrorCodes.EINVAL, 'cannot move a directory into itself', fromPath);
       }
       this.live.mutable(source.dirIno).entries.delete(source.name);
       this.live.mutable(target.dirIno).entries.set(target.name, ino);

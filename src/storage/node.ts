@@ -47,23 +47,24 @@ export class NodeStorage implements Storage {
     return new NodeStorage(real);
   }
 
-  /** The absolute path for a storage-relative one, checked to stay under the root. */
-  private async resolve(path: string): Promise<string> {
+  /**
+   * The absolute path for a storage-relative one, checked to stay under the root. With
+   * `followsLast`, the operation follows a symlink in the last component too, so the whole
+   * path's real location is checked; otherwise only the parent's.
+   */
+  private async resolve(path: string, followsLast = false): Promise<string> {
     const components = pathComponents(path);
     const absolute = nodePath.join(this.rootPath, ...components);
-    if (components.length > 0) await this.checkParentInsideRoot(absolute, path);
+    if (components.length === 0) return absolute;
+    const checked = followsLast ? await existingRealPath(absolute) : undefined;
+    if (checked !== undefined) this.checkInsideRoot(checked, path);
+    else this.checkInsideRoot(await existingRealPath(nodePath.dirname(absolute)), path);
     return absolute;
   }
 
-  /** A symlinked parent directory must not lead out of the root. */
-  private async checkParentInsideRoot(absolute: string, path: string): Promise<void> {
-    let parentReal: string;
-    try {
-      parentReal = await fs.realpath(nodePath.dirname(absolute));
-    } catch {
-      return; // A missing parent fails later with ENOENT from the operation itself.
-    }
-    if (parentReal !== this.rootPath && !parentReal.startsWith(this.rootPath + nodePath.sep)) {
+  private checkInsideRoot(realPath: string | undefined, path: string): void {
+    if (realPath === undefined) return; // Missing: the operation itself fails with ENOENT.
+    if (realPath !== this.rootPath && !realPath.startsWith(this.rootPath + nodePath.sep)) {
       throw new CarveError(ErrorCodes.PATH_OUTSIDE_ROOT, 'path leads out of the storage root through a link', { path });
     }
   }
@@ -73,9 +74,11 @@ export class NodeStorage implements Storage {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `unknown open flags '${String(flags)}'`, { path });
     }
     checkMode(mode, path);
-    const absolute = await this.resolve(path);
+    const absolute = await this.resolve(path, true);
     try {
-      const handle = await fs.open(absolute, flags, mode);
+      // O_NOFOLLOW: a symlink still in the last component (dangling, or swapped in since the
+      // check) is refused with ELOOP, so it cannot lead out.
+      const handle = await fs.open(absolute, openFlagBits[flags] | fsConstants.O_NOFOLLOW, mode);
       return new NodeFileHandle(handle, normalizePath(path), flags);
     } catch (error) {
       throw fromSystemError(error, path);
@@ -109,24 +112,24 @@ export class NodeStorage implements Storage {
   }
 
   async readdir(path: string): Promise<string[]> {
-    const absolute = await this.resolve(path);
+    const absolute = await this.resolve(path, true);
     const names = await wrap(path, () => fs.readdir(absolute));
     return names.sort();
   }
 
   async stat(path: string): Promise<FileStat> {
-    const absolute = await this.resolve(path);
+    const absolute = await this.resolve(path, true);
     return toFileStat(await wrap(path, () => fs.stat(absolute)), path);
   }
 
   async chmod(path: string, mode: number): Promise<void> {
     checkMode(mode, path);
-    const absolute = await this.resolve(path);
+    const absolute = await this.resolve(path, true);
     await wrap(path, () => fs.chmod(absolute, mode));
   }
 
   async syncDir(path: string): Promise<void> {
-    const absolute = await this.resolve(path);
+    const absolute = await this.resolve(path, true);
     await wrap(path, async () => {
       const handle = await fs.open(absolute, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
       try {
@@ -239,6 +242,29 @@ class NodeFileHandle implements FileHandle {
 
   private checkWritable(): void {
     if (!isWritable(this.flags)) throw new CarveError(ErrorCodes.EBADF, 'handle is not open for writing', { path: this.path });
+  }
+}
+
+const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_EXCL, O_APPEND } = fsConstants;
+
+const openFlagBits: Readonly<Record<OpenFlags, number>> = {
+  r: O_RDONLY,
+  'r+': O_RDWR,
+  w: O_WRONLY | O_CREAT | O_TRUNC,
+  'w+': O_RDWR | O_CREAT | O_TRUNC,
+  wx: O_WRONLY | O_CREAT | O_TRUNC | O_EXCL,
+  'wx+': O_RDWR | O_CREAT | O_TRUNC | O_EXCL,
+  a: O_WRONLY | O_CREAT | O_APPEND,
+  'a+': O_RDWR | O_CREAT | O_APPEND,
+  ax: O_WRONLY | O_CREAT | O_APPEND | O_EXCL,
+  'ax+': O_RDWR | O_CREAT | O_APPEND | O_EXCL,
+};
+
+async function existingRealPath(absolute: string): Promise<string | undefined> {
+  try {
+    return await fs.realpath(absolute);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,30 @@
+/**
+ * The `carve` command. Subcommands live in their own modules; this file wires them up and turns
+ * typed errors into a one-line message and exit status 2.
+ */
+import { Command } from 'commander';
+import { CarveError } from '../errors.js';
+import { labCommand } from './lab-command.js';
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('carve')
+    .description('Durable storage that keeps its promises across power failures, and the crash lab that proves it.')
+    .showHelpAfterError()
+    .addCommand(labCommand());
+  // Usage errors exit with 2, like typed errors; commander does not pass this to added commands.
+  for (const command of [program, ...program.commands]) {
+    command.exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CarveError) {
+      console.error(`carve: ${error.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}
+
+await main(process.argv.slice(2));
