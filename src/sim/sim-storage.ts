@@ -61,7 +61,8 @@ export class SimStorage implements Storage {
   private readonly inits = new Map<number, InodeInit>();
   private readonly inodeStates = new Map<number, InodeState>();
   private nextIno: number;
-  private liveBytes = 0;
+  /** Open handles per inode: an unlinked file keeps its space while one is open. */
+  private readonly openHandles = new Map<number, number>();
   private matchingSyncs = 0;
 
   constructor(options: SimOptions = {}) {
@@ -80,7 +81,6 @@ export class SimStorage implements Storage {
     for (const { ino, inode } of media.walk()) {
       this.inits.set(ino, { kind: inode.kind, mode: inode.mode });
       maxIno = Math.max(maxIno, ino);
-      if (inode.kind === 'file') this.liveBytes += inode.sizeBytes;
     }
     this.nextIno = maxIno + 1;
     this.live = media.fork();
@@ -123,15 +123,15 @@ export class SimStorage implements Storage {
         const inode = this.inode(existing);
         if (inode.kind === 'directory') {
           if (isWritable(flags)) throw fsError(ErrorCodes.EISDIR, 'illegal operation on a directory', path);
-          return new SimFileHandle(this, existing, normalizePath(path), flags, this.state(existing).errorSeq);
+          return this.newHandle(existing, path, flags);
         }
         if (truncatesFile(flags) && inode.sizeBytes > 0) this.truncateLive(existing, 0, path);
-        return new SimFileHandle(this, existing, normalizePath(path), flags, this.state(existing).errorSeq);
+        return this.newHandle(existing, path, flags);
       }
       if (!createsFile(flags)) throw fsError(ErrorCodes.ENOENT, 'no such file or directory', path);
       const { dirIno, name } = this.parentOf(components, path);
       const ino = this.createInode(dirIno, name, { kind: 'file', mode: mode & ~this.umask }, path);
-      return new SimFileHandle(this, ino, normalizePath(path), flags, this.state(ino).errorSeq);
+      return this.newHandle(ino, path, flags);
     });
   }
 
@@ -267,7 +267,6 @@ export class SimStorage implements Storage {
       ensureCapacity(file, endBytes);
       file.data.set(data, positionBytes);
       file.sizeBytes = Math.max(oldSizeBytes, endBytes);
-      this.liveBytes += growth;
       const torn = this.faults.tornWrites === true;
       for (const spec of writeEffects(this.profile, { ino: handle.ino, path: handle.path, positionBytes, data: data.slice(), oldSizeBytes, torn })) {
         this.model.issue(spec);
@@ -332,6 +331,9 @@ export class SimStorage implements Storage {
 
   closeHandle(handle: SimFileHandle): void {
     this.operation('close', `close(${show(handle.path)})`, handle.path, () => {
+      const open = (this.openHandles.get(handle.ino) ?? 1) - 1;
+      if (open === 0) this.openHandles.delete(handle.ino);
+      else this.openHandles.set(handle.ino, open);
       const state = this.state(handle.ino);
       if (!state.forceDataOnClose) return;
       state.forceDataOnClose = false;
@@ -376,15 +378,33 @@ export class SimStorage implements Storage {
   private revertToMedia(ino: number): void {
     const onMedia = this.model.media.get(ino);
     const file = this.live.mutable(ino);
-    this.liveBytes -= file.sizeBytes;
     file.sizeBytes = onMedia?.sizeBytes ?? 0;
     file.data = (onMedia?.data ?? new Uint8Array(0)).slice(0, file.sizeBytes);
-    this.liveBytes += file.sizeBytes;
+  }
+
+  private newHandle(ino: number, path: string, flags: OpenFlags): SimFileHandle {
+    this.openHandles.set(ino, (this.openHandles.get(ino) ?? 0) + 1);
+    return new SimFileHandle(this, ino, normalizePath(path), flags, this.state(ino).errorSeq);
+  }
+
+  /** Bytes of file data in use: files that still have a name, or an open handle (as on Linux). */
+  private usedBytes(): number {
+    const counted = new Set<number>();
+    let total = 0;
+    const count = (ino: number): void => {
+      const inode = this.live.get(ino);
+      if (counted.has(ino) || inode === undefined || inode.kind !== 'file') return;
+      counted.add(ino);
+      total += inode.sizeBytes;
+    };
+    for (const { ino } of this.live.walk()) count(ino);
+    for (const ino of this.openHandles.keys()) count(ino);
+    return total;
   }
 
   private checkCapacity(growthBytes: number, path: string): void {
     const capacity = this.faults.capacityBytes;
-    if (capacity !== undefined && growthBytes > 0 && this.liveBytes + growthBytes > capacity) {
+    if (capacity !== undefined && growthBytes > 0 && this.usedBytes() + growthBytes > capacity) {
       throw fsError(ErrorCodes.ENOSPC, 'no space left on device', path);
     }
   }
@@ -397,7 +417,6 @@ export class SimStorage implements Storage {
     if (sizeBytes < oldSizeBytes) file.data.fill(0, sizeBytes, oldSizeBytes);
     ensureCapacity(file, sizeBytes);
     file.sizeBytes = sizeBytes;
-    this.liveBytes += sizeBytes - oldSizeBytes;
     this.model.issue({
       cls: 'size',
       ino,
