@@ -1,8 +1,9 @@
 /** Every scenario family `carve lab` runs, in the order of the essay. */
 import { atomicReplaceFamily } from './atomic-replace.js';
+import { bankFamily } from './bank.js';
 import type { ScenarioFamily } from './family.js';
 import { secureWriteFamily } from './secure-write.js';
 
 export function labFamilies(): ScenarioFamily[] {
-  return [atomicReplaceFamily(), secureWriteFamily()];
+  return [atomicReplaceFamily(), secureWriteFamily(), bankFamily()];
 }

@@ -1,0 +1,111 @@
+/**
+ * The data file: the store's full sorted contents as of the end of some log, written by a
+ * checkpoint. Layout: a 32-byte header (magic "CARVEKVD", version, the first log number to
+ * replay after it, entry count, header CRC32C), entries (key length, value length, key, value),
+ * and a 16-byte footer ("CARVEEND" and a CRC32C of the entries). It is published by atomic
+ * replace, so a reader finds the previous data file or this one, whole; a torn or foreign file
+ * is an error, never a partial load.
+ */
+import { crc32c } from '@node-rs/crc32';
+import { CarveError, ErrorCodes } from '../errors.js';
+import type { FileHandle } from '../storage/storage.js';
+
+export const dataFileName = 'data.ckpt';
+export const dataMagic = 'CARVEKVD';
+const footerMagic = 'CARVEEND';
+const dataFormatVersion = 1;
+const headerBytes = 32;
+const footerBytes = 16;
+const writeChunkBytes = 1 << 20;
+
+export interface DataFileContents {
+  /** Logs numbered from here on hold writes newer than this file. */
+  readonly firstLogNumber: number;
+  readonly entries: Array<[Uint8Array, Uint8Array]>;
+}
+
+/** Streams entries into an open (empty) file handle; returns the bytes written. Does not sync. */
+export async function writeDataFile(
+  handle: FileHandle,
+  firstLogNumber: number,
+  entryCount: number,
+  entries: Iterable<readonly [Uint8Array, Uint8Array]>,
+): Promise<number> {
+  const header = Buffer.alloc(headerBytes);
+  header.write(dataMagic, 0, 'latin1');
+  header.writeUInt32LE(dataFormatVersion, 8);
+  header.writeUInt32LE(firstLogNumber, 12);
+  header.writeDoubleLE(entryCount, 16);
+  header.writeUInt32LE(crc32c(header.subarray(0, 28)), 28);
+  await handle.write(header, 0);
+  let offset = headerBytes;
+  let crc = 0;
+  let chunk = Buffer.allocUnsafe(writeChunkBytes);
+  let used = 0;
+  const flush = async (): Promise<void> => {
+    if (used === 0) return;
+    const bytes = chunk.subarray(0, used);
+    crc = crc32c(bytes, crc);
+    await handle.write(bytes, offset);
+    offset += used;
+    chunk = Buffer.allocUnsafe(writeChunkBytes);
+    used = 0;
+  };
+  let written = 0;
+  for (const [key, value] of entries) {
+    const entryBytes = 8 + key.length + value.length;
+    if (used + entryBytes > chunk.length) await flush();
+    if (entryBytes > chunk.length) chunk = Buffer.allocUnsafe(entryBytes);
+    chunk.writeUInt32LE(key.length, used);
+    chunk.writeUInt32LE(value.length, used + 4);
+    chunk.set(key, used + 8);
+    chunk.set(value, used + 8 + key.length);
+    used += entryBytes;
+    written += 1;
+  }
+  await flush();
+  if (written !== entryCount) {
+    throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `data file promised ${entryCount} entries, got ${written}`);
+  }
+  const footer = Buffer.alloc(footerBytes);
+  footer.write(footerMagic, 0, 'latin1');
+  footer.writeUInt32LE(crc, 8);
+  await handle.write(footer, offset);
+  return offset + footerBytes;
+}
+
+export function parseDataFile(bytes: Uint8Array, path: string): DataFileContents {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.length < headerBytes || view.toString('latin1', 0, 8) !== dataMagic) {
+    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve data file (bad magic or too short)', { path, offset: 0 });
+  }
+  if (view.readUInt32LE(28) !== crc32c(view.subarray(0, 28))) {
+    throw new CarveError(ErrorCodes.CORRUPT, 'data file header checksum mismatch', { path, offset: 0 });
+  }
+  if (view.readUInt32LE(8) !== dataFormatVersion) {
+    throw new CarveError(ErrorCodes.FOREIGN_FILE, `unsupported data file version ${view.readUInt32LE(8)}`, { path, offset: 8 });
+  }
+  const bodyEnd = view.length - footerBytes;
+  if (bodyEnd < headerBytes || view.toString('latin1', bodyEnd, bodyEnd + 8) !== footerMagic) {
+    throw new CarveError(ErrorCodes.CORRUPT, 'data file is truncated (no footer)', { path, offset: Math.max(headerBytes, bodyEnd) });
+  }
+  if (crc32c(view.subarray(headerBytes, bodyEnd)) !== view.readUInt32LE(bodyEnd + 8)) {
+    throw new CarveError(ErrorCodes.CORRUPT, 'data file checksum mismatch', { path, offset: headerBytes });
+  }
+  const entryCount = view.readDoubleLE(16);
+  const entries: Array<[Uint8Array, Uint8Array]> = [];
+  let offset = headerBytes;
+  while (offset < bodyEnd) {
+    if (offset + 8 > bodyEnd) throw new CarveError(ErrorCodes.CORRUPT, 'entry header runs past the body', { path, offset });
+    const keyBytes = view.readUInt32LE(offset);
+    const valueBytes = view.readUInt32LE(offset + 4);
+    const end = offset + 8 + keyBytes + valueBytes;
+    if (end > bodyEnd) throw new CarveError(ErrorCodes.CORRUPT, 'entry runs past the body', { path, offset });
+    entries.push([view.subarray(offset + 8, offset + 8 + keyBytes), view.subarray(offset + 8 + keyBytes, end)]);
+    offset = end;
+  }
+  if (entries.length !== entryCount) {
+    throw new CarveError(ErrorCodes.CORRUPT, `data file holds ${entries.length} entries, header says ${entryCount}`, { path, offset: 16 });
+  }
+  return { firstLogNumber: view.readUInt32LE(12), entries };
+}

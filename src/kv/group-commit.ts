@@ -1,0 +1,164 @@
+/**
+ * Group commit. Writers queue their encoded batches; one flusher at a time takes every queued
+ * batch (up to maxGroupBytes), frames them, writes them with one write call and makes them
+ * durable with one fdatasync, then applies them in order and resolves their promises. There
+ * is no artificial delay: a group is whatever queued while the previous sync ran.
+ *
+ * A failed write or sync fails every commit in the group and every commit after it: the store
+ * is then failed until reopened and recovered from disk. A sync error is never retried.
+ * Exclusive tasks (log rotation) run between groups, when no write is in flight.
+ */
+import { CarveError, ErrorCodes, assert } from '../errors.js';
+import type { ActiveLog } from './log-file.js';
+import { encodeRecord } from './log-format.js';
+import { concatBytes } from './bytes.js';
+import { maxGroupBytes } from './limits.js';
+
+export type Durability = 'sync' | 'none';
+
+interface Commit {
+  readonly kind: 'commit';
+  readonly payload: Uint8Array;
+  readonly apply: () => void;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Exclusive {
+  readonly kind: 'exclusive';
+  readonly task: () => Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface GroupCommitStats {
+  groups: number;
+  commits: number;
+  syncs: number;
+}
+
+export class GroupCommitter {
+  private readonly queue: Array<Commit | Exclusive> = [];
+  private flushing = false;
+  private failure: CarveError | undefined;
+  readonly stats: GroupCommitStats = { groups: 0, commits: 0, syncs: 0 };
+
+  constructor(
+    private log: ActiveLog,
+    private readonly durability: Durability,
+  ) {}
+
+  get activeLog(): ActiveLog {
+    return this.log;
+  }
+
+  get failed(): CarveError | undefined {
+    return this.failure;
+  }
+
+  /** Resolves once the batch is durable (durability 'sync') and applied. */
+  commit(payload: Uint8Array, apply: () => void): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind: 'commit', payload, apply, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Runs `task` between groups, with no write in flight. */
+  exclusive(task: () => Promise<void>): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind: 'exclusive', task, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Switches to a new log; only from inside an exclusive task. */
+  replaceLog(log: ActiveLog): ActiveLog {
+    const previous = this.log;
+    this.log = log;
+    return previous;
+  }
+
+  /** Resolves when everything queued so far has been flushed (or failed). */
+  async drain(): Promise<void> {
+    await this.exclusive(async () => undefined).catch(() => undefined);
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    void this.flushLoop();
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const head = this.queue[0]!;
+        if (head.kind === 'exclusive') {
+          this.queue.shift();
+          await head.task().then(head.resolve, head.reject);
+          continue;
+        }
+        await this.flushGroup(this.takeGroup());
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private takeGroup(): Commit[] {
+    const group: Commit[] = [];
+    let bytes = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (next.kind !== 'commit') break;
+      if (group.length > 0 && bytes + next.payload.length > maxGroupBytes) break;
+      group.push(next);
+      bytes += next.payload.length;
+      this.queue.shift();
+    }
+    assert(group.length > 0, 'a group holds at least one commit');
+    return group;
+  }
+
+  private async flushGroup(group: Commit[]): Promise<void> {
+    const log = this.log;
+    if (this.failure !== undefined) {
+      for (const commit of group) commit.reject(this.failure);
+      return;
+    }
+    const records = group.map((commit) => encodeRecord(commit.payload, log.salt, log.durableOffsetBytes));
+    const totalBytes = records.reduce((sum, record) => sum + record.length, 0);
+    try {
+      await log.handle.write(records.length === 1 ? records[0]! : concatBytes(records, totalBytes), log.endOffsetBytes);
+      log.endOffsetBytes += totalBytes;
+      if (this.durability === 'sync') {
+        await log.handle.datasync();
+        this.stats.syncs += 1;
+        log.durableOffsetBytes = log.endOffsetBytes;
+      }
+    } catch (error) {
+      this.fail(error, log.path);
+      for (const commit of group) commit.reject(this.failure);
+      return;
+    }
+    this.stats.groups += 1;
+    this.stats.commits += group.length;
+    for (const commit of group) {
+      commit.apply();
+      commit.resolve();
+    }
+  }
+
+  private fail(error: unknown, path: string): void {
+    const cause = error instanceof Error ? error.message : String(error);
+    this.failure = new CarveError(
+      ErrorCodes.DB_FAILED,
+      `a log write or sync failed (${cause}); the database must be reopened to recover from disk`,
+      { path, cause: error },
+    );
+    for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * The store's documented limits. Inputs beyond them are refused with E_KV_LIMIT before
+ * anything is written, so an oversized write can never leave a partial record.
+ */
+export const maxKeyBytes = 65_535;
+export const maxValueBytes = 16 * 1024 * 1024;
+/** One batch is one log record; its encoded size is bounded. */
+export const maxBatchBytes = 64 * 1024 * 1024;
+/** A commit group (one write + one sync) stops growing past this many bytes. */
+export const maxGroupBytes = 4 * 1024 * 1024;
+/** The log is checkpointed into the data file once it grows past this (default). */
+export const defaultCheckpointThresholdBytes = 64 * 1024 * 1024;

@@ -1,0 +1,134 @@
+/**
+ * The write-ahead log's on-disk format.
+ *
+ * A log file starts with a 32-byte header: magic "CARVEKVL", format version, log number, a
+ * random salt, and a CRC32C of the header. Each record then has a 24-byte header (CRC32C, payload
+ * length, type, the file's salt, and the offset up to which the log was durable when the record
+ * was written), followed by the payload. The CRC covers the rest of the header and the payload.
+ * The salt keeps stale or recycled bytes from another log from ever being replayed.
+ *
+ * Reading stops at the first invalid record. That record, and everything after it, is a torn
+ * tail (the normal result of a crash before a sync) unless a valid record further on says the
+ * log was already durable past it. Then the bad bytes were synced data, and reading fails with
+ * E_CORRUPT naming the file and offset: acknowledged data is never skipped in silence.
+ */
+import { crc32c } from '@node-rs/crc32';
+import { CarveError, ErrorCodes } from '../errors.js';
+
+export const logMagic = 'CARVEKVL';
+export const logFormatVersion = 1;
+export const logHeaderBytes = 32;
+export const recordHeaderBytes = 24;
+export const recordTypeBatch = 1;
+
+export interface LogHeader {
+  readonly logNumber: number;
+  readonly salt: number;
+}
+
+export function encodeLogHeader(header: LogHeader): Uint8Array {
+  const out = Buffer.alloc(logHeaderBytes);
+  out.write(logMagic, 0, 'latin1');
+  out.writeUInt32LE(logFormatVersion, 8);
+  out.writeUInt32LE(header.logNumber, 12);
+  out.writeUInt32LE(header.salt, 16);
+  out.writeUInt32LE(crc32c(out.subarray(0, 28)), 28);
+  return out;
+}
+
+export function decodeLogHeader(bytes: Uint8Array, path: string): LogHeader {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.length < logHeaderBytes || view.toString('latin1', 0, 8) !== logMagic) {
+    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve log file (bad magic or too short)', { path, offset: 0 });
+  }
+  if (view.readUInt32LE(28) !== crc32c(view.subarray(0, 28))) {
+    throw new CarveError(ErrorCodes.CORRUPT, 'log file header checksum mismatch', { path, offset: 0 });
+  }
+  const version = view.readUInt32LE(8);
+  if (version !== logFormatVersion) {
+    throw new CarveError(ErrorCodes.FOREIGN_FILE, `unsupported log format version ${version}`, { path, offset: 8 });
+  }
+  return { logNumber: view.readUInt32LE(12), salt: view.readUInt32LE(16) };
+}
+
+/** Frames one record; `durableOffset` is how far the log was known to be synced when it was written. */
+export function encodeRecord(payload: Uint8Array, salt: number, durableOffset: number): Uint8Array {
+  const out = Buffer.allocUnsafe(recordHeaderBytes + payload.length);
+  out.writeUInt32LE(payload.length, 4);
+  out[8] = recordTypeBatch;
+  out[9] = 0;
+  out[10] = 0;
+  out[11] = 0;
+  out.writeUInt32LE(salt, 12);
+  out.writeDoubleLE(durableOffset, 16);
+  out.set(payload, recordHeaderBytes);
+  out.writeUInt32LE(crc32c(out.subarray(4)), 0);
+  return out;
+}
+
+export interface LogRecord {
+  readonly offset: number;
+  readonly payload: Uint8Array;
+}
+
+export interface ReadLog {
+  readonly header: LogHeader;
+  readonly records: LogRecord[];
+  /** End of the last valid record: where the log is whole up to. */
+  readonly validEndOffset: number;
+  /** Bytes after validEndOffset: a torn tail to be set aside. */
+  readonly tornBytes: number;
+}
+
+/** Parses a whole log file; throws E_CORRUPT for bad synced data, E_FOREIGN_FILE for another format. */
+export function parseLog(bytes: Uint8Array, path: string): ReadLog {
+  const header = decodeLogHeader(bytes, path);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const records: LogRecord[] = [];
+  let offset = logHeaderBytes;
+  while (offset < view.length) {
+    const record = recordAt(view, offset, header.salt);
+    if (record === undefined) break;
+    records.push({ offset, payload: record.payload });
+    offset = record.endOffset;
+  }
+  if (offset < view.length) {
+    const proof = syncedPast(view, offset, header.salt);
+    if (proof !== undefined) {
+      throw new CarveError(
+        ErrorCodes.CORRUPT,
+        `invalid record in synced data (a later record at offset ${proof} says the log was durable past it)`,
+        { path, offset },
+      );
+    }
+  }
+  return { header, records, validEndOffset: offset, tornBytes: view.length - offset };
+}
+
+function recordAt(
+  view: Buffer,
+  offset: number,
+  salt: number,
+): { payload: Uint8Array; endOffset: number; durableOffset: number } | undefined {
+  if (offset + recordHeaderBytes > view.length) return undefined;
+  if (view.readUInt32LE(offset + 12) !== salt || view[offset + 8] !== recordTypeBatch) return undefined;
+  const length = view.readUInt32LE(offset + 4);
+  const endOffset = offset + recordHeaderBytes + length;
+  if (endOffset > view.length) return undefined;
+  if (crc32c(view.subarray(offset + 4, endOffset)) !== view.readUInt32LE(offset)) return undefined;
+  return {
+    payload: view.subarray(offset + recordHeaderBytes, endOffset),
+    endOffset,
+    durableOffset: view.readDoubleLE(offset + 16),
+  };
+}
+
+/** The offset of a valid record after `badOffset` that was written when the log was durable past it. */
+function syncedPast(view: Buffer, badOffset: number, salt: number): number | undefined {
+  for (let candidate = badOffset + 1; candidate + recordHeaderBytes <= view.length; candidate++) {
+    if (view.readUInt32LE(candidate + 12) !== salt) continue;
+    const record = recordAt(view, candidate, salt);
+    if (record !== undefined && record.durableOffset > badOffset) return candidate;
+  }
+  return undefined;
+}

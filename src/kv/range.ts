@@ -1,0 +1,47 @@
+/**
+ * Ordered range iteration over a snapshot of the index (a B+ tree of latin1-string keys):
+ * forward or reverse, with gt/gte/lt/lte bounds and a limit. The snapshot is immutable, so an
+ * iteration sees exactly the state at the moment it was taken.
+ */
+import type { Index } from './btree.js';
+import { keyToString, stringToKey } from './bytes.js';
+
+export interface RangeOptions {
+  gt?: Uint8Array;
+  gte?: Uint8Array;
+  lt?: Uint8Array;
+  lte?: Uint8Array;
+  reverse?: boolean;
+  /** At most this many entries; -1 or undefined for no limit. */
+  limit?: number;
+}
+
+/** gte takes precedence over gt, and lte over lt, when both are given (as in abstract-level). */
+export function* rangeEntries(index: Index, options: RangeOptions): Generator<[Uint8Array, Uint8Array]> {
+  const gte = options.gte === undefined ? undefined : keyToString(options.gte);
+  const gt = options.gt === undefined || gte !== undefined ? undefined : keyToString(options.gt);
+  const lte = options.lte === undefined ? undefined : keyToString(options.lte);
+  const lt = options.lt === undefined || lte !== undefined ? undefined : keyToString(options.lt);
+  const limit = options.limit === undefined || options.limit < 0 ? Infinity : options.limit;
+  const aboveLow = (key: string) => (gt === undefined || key > gt) && (gte === undefined || key >= gte);
+  const belowHigh = (key: string) => (lt === undefined || key < lt) && (lte === undefined || key <= lte);
+  let emitted = 0;
+  if (emitted >= limit) return;
+  if (options.reverse === true) {
+    const start = lt ?? lte;
+    for (const [key, value] of index.entriesReversed(start, undefined, lt !== undefined && lte === undefined)) {
+      if (!belowHigh(key)) continue;
+      if (!aboveLow(key)) return;
+      yield [stringToKey(key), value];
+      if (++emitted >= limit) return;
+    }
+    return;
+  }
+  const start = gte ?? gt;
+  for (const [key, value] of index.entries(start)) {
+    if (!aboveLow(key)) continue;
+    if (!belowHigh(key)) return;
+    yield [stringToKey(key), value];
+    if (++emitted >= limit) return;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Scenario bank (the essay's "$50 from Alice to Bob"): concurrent transfers between accounts in
+ * the key-value store, a checkpoint in the middle, more transfers while it runs. Each transfer
+ * is one batch: both new balances and a marker naming the transfer. Invariants after any crash:
+ * the total balance is conserved, and every acknowledged transfer is applied exactly once (its
+ * marker is present, and the balances are exactly the initial ones plus the marked transfers).
+ * Variants: ack-before-sync (durability 'none': "done" once the record is in the page cache),
+ * correct (acknowledged after the log sync).
+ */
+import { type ScenarioVariant, expectInvariant } from '../explore/scenario.js';
+import { KvStore } from '../kv/store.js';
+import { bytes, text } from '../storage/files.js';
+import type { Storage } from '../storage/storage.js';
+import type { ScenarioFamily } from './family.js';
+
+const directory = 'bank';
+const initialBalances: Readonly<Record<string, number>> = { alice: 100, bob: 100, carol: 100 };
+const totalBalance = Object.values(initialBalances).reduce((sum, b) => sum + b, 0);
+
+interface Transfer {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly amount: number;
+}
+
+const rounds: ReadonlyArray<readonly Transfer[]> = [
+  [
+    { id: 't1', from: 'alice', to: 'bob', amount: 50 },
+    { id: 't2', from: 'bob', to: 'carol', amount: 30 },
+    { id: 't3', from: 'carol', to: 'alice', amount: 20 },
+  ],
+  [
+    { id: 't4', from: 'bob', to: 'alice', amount: 10 },
+    { id: 't5', from: 'alice', to: 'carol', amount: 40 },
+  ],
+];
+const allTransfers = rounds.flat();
+
+const accountKey = (name: string) => bytes(`account/${name}`);
+const markerKey = (id: string) => bytes(`transfer/${id}`);
+
+/** Submits a transfer against the balances the application holds; resolves when the store acknowledges. */
+function transfer(db: KvStore, balances: Record<string, number>, t: Transfer): Promise<void> {
+  balances[t.from]! -= t.amount;
+  balances[t.to]! += t.amount;
+  return db.write([
+    { type: 'put', key: accountKey(t.from), value: bytes(String(balances[t.from])) },
+    { type: 'put', key: accountKey(t.to), value: bytes(String(balances[t.to])) },
+    { type: 'put', key: markerKey(t.id), value: bytes('applied') },
+  ]);
+}
+
+async function readBalances(storage: Storage): Promise<{ balances: Record<string, number>; applied: string[] }> {
+  const db = await KvStore.open(storage, directory, { createIfMissing: false });
+  try {
+    const balances: Record<string, number> = {};
+    for (const name of Object.keys(initialBalances)) {
+      const value = db.get(accountKey(name));
+      balances[name] = value === undefined ? Number.NaN : Number(text(value));
+    }
+    const applied = allTransfers.filter((t) => db.get(markerKey(t.id)) !== undefined).map((t) => t.id);
+    return { balances, applied };
+  } finally {
+    await db.close();
+  }
+}
+
+const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; summary: string; durability: 'sync' | 'none' }> = [
+  {
+    variant: 'ack-before-sync',
+    expected: 'unsafe',
+    summary: 'the client is told "done" when the log record is in the page cache (durability none)',
+    durability: 'none',
+  },
+  {
+    variant: 'correct',
+    expected: 'safe',
+    summary: 'acknowledged only after the group commit has synced the log',
+    durability: 'sync',
+  },
+];
+
+export function bankFamily(): ScenarioFamily {
+  return {
+    name: 'bank',
+    summary: 'concurrent transfers in the write-ahead-logged store; money is conserved and acknowledged transfers applied once',
+    variants: variants.map(({ variant, expected, summary, durability }): ScenarioVariant => ({
+      scenario: 'bank',
+      variant,
+      expected,
+      summary,
+      async setup(storage) {
+        const db = await KvStore.open(storage, directory, { random: () => 0.5 });
+        await db.write(Object.entries(initialBalances).map(([name, balance]) => ({ type: 'put' as const, key: accountKey(name), value: bytes(String(balance)) })));
+        await db.close();
+      },
+      async workload(storage, context) {
+        const db = await KvStore.open(storage, directory, { durability, random: () => context.prng.next() });
+        const balances = { ...initialBalances };
+        const run = (round: readonly Transfer[]) =>
+          round.map((t) => transfer(db, balances, t).then(() => context.acknowledge(t.id)));
+        await Promise.all(run(rounds[0]!));
+        const checkpoint = db.checkpoint();
+        await Promise.all([checkpoint, ...run(rounds[1]!)]);
+        await db.close();
+      },
+      async check(storage, crash) {
+        const { balances, applied } = await readBalances(storage);
+        const total = Object.values(balances).reduce((sum, b) => sum + b, 0);
+        expectInvariant(total === totalBalance, 'money-is-conserved', () => `total is ${total}, not ${totalBalance}: ${JSON.stringify(balances)}`);
+        for (const id of crash.acknowledged) {
+          expectInvariant(applied.includes(id), 'acknowledged-transfer-applied', () => `transfer ${id} was acknowledged but is not applied`);
+        }
+        const expectedBalances = { ...initialBalances };
+        for (const t of allTransfers.filter((t) => applied.includes(t.id))) {
+          expectedBalances[t.from]! -= t.amount;
+          expectedBalances[t.to]! += t.amount;
+        }
+        expectInvariant(JSON.stringify(expectedBalances) === JSON.stringify(balances), 'applied-exactly-once', () =>
+          `balances ${JSON.stringify(balances)} are not the initial ones plus transfers ${applied.join(', ') || '(none)'}`,
+        );
+      },
+    })),
+  };
+}
