@@ -24,6 +24,7 @@ import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
 import { type ActiveLog, createLog, logFileName } from './log-file.js';
+import { logHeaderBytes } from './log-format.js';
 import { defaultCheckpointThresholdBytes, maxBatchBytes, maxKeyBytes, maxValueBytes } from './limits.js';
 import { type Index, newIndex } from './btree.js';
 import { type RangeOptions, rangeEntries } from './range.js';
@@ -165,7 +166,12 @@ export class KvStore {
     await this.committer.drain();
     await this.checkpointRunning?.catch(() => undefined);
     this.closed = true;
-    await this.committer.activeLog.handle.close().catch(() => undefined);
+    const log = this.committer.activeLog;
+    await log.handle.close().catch(() => undefined);
+    // A log that received no commit holds nothing; it is the newest, so removing it leaves no gap.
+    if (log.endOffsetBytes === logHeaderBytes && this.committer.failed === undefined) {
+      await this.storage.unlink(log.path).catch(() => undefined);
+    }
     await this.lock.release();
   }
 
