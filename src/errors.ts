@@ -47,6 +47,7 @@ export const ErrorCodes = {
   CHECKPOINT_RUNNING: 'E_CHECKPOINT_RUNNING',
   CHECKPOINTER_CLOSED: 'E_CHECKPOINTER_CLOSED',
   PAGE_OUT_OF_RANGE: 'E_PAGE_OUT_OF_RANGE',
+  WORKER_FAILED: 'E_WORKER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -5,7 +5,9 @@
  * Concurrent commits share one write and one sync (group commit). The index lives in memory, as
  * a B+ tree whose clones are O(1) copy-on-write snapshots. A checkpoint writes the index into the
  * data file ("the main ledger") while new commits go to a fresh log. Recovery loads the data
- * file and replays the logs after it. A failed sync fails the store until it is reopened.
+ * file and replays the logs after it. A failed sync fails the store until it is reopened; the
+ * commits it failed are "unknown", not "absent": their records may have reached the disk and
+ * reappear after recovery (as in LevelDB), but an acknowledged commit is never lost.
  *
  * durability 'none' writes the log without syncing it. It is faster, and gives up every write
  * since the last checkpoint on a power failure or OS crash (a process crash keeps them, since
