@@ -76,8 +76,12 @@ export async function writeDataFile(
 
 export function parseDataFile(bytes: Uint8Array, path: string): DataFileContents {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.length < headerBytes || view.toString('latin1', 0, 8) !== dataMagic) {
-    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve data file (bad magic or too short)', { path, offset: 0 });
+  const magic = view.toString('latin1', 0, Math.min(8, view.length));
+  if (magic !== dataMagic.slice(0, magic.length) || view.length === 0) {
+    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve data file (bad magic)', { path, offset: 0 });
+  }
+  if (view.length < headerBytes) {
+    throw new CarveError(ErrorCodes.CORRUPT, `data file is ${view.length} B, shorter than its header`, { path, offset: view.length });
   }
   if (view.readUInt32LE(28) !== crc32c(view.subarray(0, 28))) {
     throw new CarveError(ErrorCodes.CORRUPT, 'data file header checksum mismatch', { path, offset: 0 });
@@ -86,7 +90,7 @@ export function parseDataFile(bytes: Uint8Array, path: string): DataFileContents
     throw new CarveError(ErrorCodes.FOREIGN_FILE, `unsupported data file version ${view.readUInt32LE(8)}`, { path, offset: 8 });
   }
   const bodyEnd = view.length - footerBytes;
-  if (bodyEnd < headerBytes || view.toString('latin1', bodyEnd, bodyEnd + 8) !== footerMagic) {
+  if (bodyEnd < headerBytes || view.toString('latin1', bodyEnd, bodyEnd + 8) !== footerMagic || view.readUInt32LE(bodyEnd + 12) !== 0) {
     throw new CarveError(ErrorCodes.CORRUPT, 'data file is truncated (no footer)', { path, offset: Math.max(headerBytes, bodyEnd) });
   }
   if (crc32c(view.subarray(headerBytes, bodyEnd)) !== view.readUInt32LE(bodyEnd + 8)) {

@@ -46,6 +46,8 @@ export class GroupCommitter {
   constructor(
     private log: ActiveLog,
     private readonly durability: Durability,
+    /** Told which log failed, before the failure is reported to anyone. */
+    private readonly onFailure?: (log: ActiveLog) => void,
   ) {}
 
   get activeLog(): ActiveLog {
@@ -140,6 +142,7 @@ export class GroupCommitter {
         log.durableOffsetBytes = log.endOffsetBytes;
       }
     } catch (error) {
+      this.onFailure?.(log);
       this.fail(error, log.path);
       for (const commit of group) commit.reject(this.failure);
       return;

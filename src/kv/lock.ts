@@ -1,15 +1,17 @@
 /**
  * The store's exclusive lock: a LOCK file holding the owner's pid. Another live process's lock
- * refuses the open with E_DB_LOCKED. A lock left by a dead process, or by an instance in this
- * process that no longer holds it (a crashed run in the lab), is taken over. Within one process
- * a registry keyed by Storage instance decides, so two stores cannot share a directory either.
+ * refuses the open with E_DB_LOCKED. Within this process a registry of held lock locations
+ * (Storage.locationOf, so two Storages on one directory meet) refuses a second open. A lock
+ * left by a dead process, or by this process without a registry entry (a simulated crash in
+ * the lab), is stale and taken over.
  */
 import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { readFileIfExists, text, bytes } from '../storage/files.js';
 import { joinPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
 
-const held = new WeakMap<Storage, Set<string>>();
+/** Locations of the locks this process holds. */
+const held = new Set<string>();
 
 export interface Lock {
   release(): Promise<void>;
@@ -17,18 +19,17 @@ export interface Lock {
 
 export async function acquireLock(storage: Storage, directory: string): Promise<Lock> {
   const path = joinPath(directory, 'LOCK');
-  const mine = held.get(storage) ?? new Set<string>();
-  if (mine.has(path)) throw new CarveError(ErrorCodes.DB_LOCKED, 'the database is already open in this process', { path });
+  const location = storage.locationOf(path);
+  if (held.has(location)) throw new CarveError(ErrorCodes.DB_LOCKED, 'the database is already open in this process', { path });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await storage.open(path, 'wx');
       await handle.write(bytes(`${process.pid}\n`), 0);
       await handle.close();
-      mine.add(path);
-      held.set(storage, mine);
+      held.add(location);
       return {
         release: async () => {
-          mine.delete(path);
+          held.delete(location);
           await storage.unlink(path).catch(() => undefined);
         },
       };

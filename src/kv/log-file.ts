@@ -37,13 +37,27 @@ export interface ActiveLog {
   durableOffsetBytes: number;
 }
 
-export async function createLog(storage: Storage, directory: string, logNumber: number, random: () => number): Promise<ActiveLog> {
+/**
+ * Logs whose sync failed in this process, with how far they were durable. The page cache may
+ * still hold the failed group's bytes (Linux marks them clean), so a reopen in this process
+ * cuts the log back to its durable length instead of replaying commits that were refused.
+ */
+export const failedLogs = new Map<string, number>();
+
+export async function createLog(
+  storage: Storage,
+  directory: string,
+  logNumber: number,
+  random: () => number,
+  previous: { durableBytes: number; writtenBytes: number },
+): Promise<ActiveLog> {
   const path = joinPath(directory, logFileName(logNumber));
   const salt = 1 + Math.floor(random() * (2 ** 32 - 2));
   const tempPath = `${path}${logTempSuffix}`;
   const handle = await storage.open(tempPath, 'wx');
   try {
-    await handle.write(encodeLogHeader({ logNumber, salt }), 0);
+    const header = { logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes };
+    await handle.write(encodeLogHeader(header), 0);
     await handle.sync();
     await renameIntoPlace(storage, tempPath, path);
   } catch (error) {

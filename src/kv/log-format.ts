@@ -1,8 +1,9 @@
 /**
  * The write-ahead log's on-disk format.
  *
- * A log file starts with a 32-byte header: magic "CARVEKVL", format version, log number, a
- * random salt, and a CRC32C of the header. Each record then has a 24-byte header (CRC32C, payload
+ * A log file starts with a 48-byte header: magic "CARVEKVL", format version, log number, a
+ * random salt, how many bytes the previous log had written and had made durable when this one
+ * began, and a CRC32C of the header. Each record then has a 24-byte header (CRC32C, payload
  * length, type, the file's salt, and the offset up to which the log was durable when the record
  * was written), followed by the payload. The CRC covers the rest of the header and the payload.
  * The salt keeps stale or recycled bytes from another log from ever being replayed.
@@ -17,13 +18,18 @@ import { CarveError, ErrorCodes } from '../errors.js';
 
 export const logMagic = 'CARVEKVL';
 export const logFormatVersion = 1;
-export const logHeaderBytes = 32;
+export const logHeaderBytes = 48;
+const headerCrcOffset = 44;
 export const recordHeaderBytes = 24;
 export const recordTypeBatch = 1;
 
 export interface LogHeader {
   readonly logNumber: number;
   readonly salt: number;
+  /** The previous log was synced up to here when this log began (0: no previous log). */
+  readonly previousLogDurableBytes: number;
+  /** The previous log had been written up to here when this log began (0: no previous log). */
+  readonly previousLogWrittenBytes: number;
 }
 
 export function encodeLogHeader(header: LogHeader): Uint8Array {
@@ -32,23 +38,34 @@ export function encodeLogHeader(header: LogHeader): Uint8Array {
   out.writeUInt32LE(logFormatVersion, 8);
   out.writeUInt32LE(header.logNumber, 12);
   out.writeUInt32LE(header.salt, 16);
-  out.writeUInt32LE(crc32c(out.subarray(0, 28)), 28);
+  out.writeDoubleLE(header.previousLogDurableBytes, 24);
+  out.writeDoubleLE(header.previousLogWrittenBytes, 32);
+  out.writeUInt32LE(crc32c(out.subarray(0, headerCrcOffset)), headerCrcOffset);
   return out;
 }
 
 export function decodeLogHeader(bytes: Uint8Array, path: string): LogHeader {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.length < logHeaderBytes || view.toString('latin1', 0, 8) !== logMagic) {
-    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve log file (bad magic or too short)', { path, offset: 0 });
+  const magic = view.toString('latin1', 0, Math.min(8, view.length));
+  if (magic !== logMagic.slice(0, magic.length) || view.length === 0) {
+    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve log file (bad magic)', { path, offset: 0 });
   }
-  if (view.readUInt32LE(28) !== crc32c(view.subarray(0, 28))) {
+  if (view.length < logHeaderBytes) {
+    throw new CarveError(ErrorCodes.CORRUPT, `log file is ${view.length} B, shorter than its header`, { path, offset: view.length });
+  }
+  if (view.readUInt32LE(headerCrcOffset) !== crc32c(view.subarray(0, headerCrcOffset))) {
     throw new CarveError(ErrorCodes.CORRUPT, 'log file header checksum mismatch', { path, offset: 0 });
   }
   const version = view.readUInt32LE(8);
   if (version !== logFormatVersion) {
     throw new CarveError(ErrorCodes.FOREIGN_FILE, `unsupported log format version ${version}`, { path, offset: 8 });
   }
-  return { logNumber: view.readUInt32LE(12), salt: view.readUInt32LE(16) };
+  return {
+    logNumber: view.readUInt32LE(12),
+    salt: view.readUInt32LE(16),
+    previousLogDurableBytes: view.readDoubleLE(24),
+    previousLogWrittenBytes: view.readDoubleLE(32),
+  };
 }
 
 /** Frames one record; `durableOffset` is how far the log was known to be synced when it was written. */
@@ -73,6 +90,8 @@ export interface LogRecord {
 
 export interface ReadLog {
   readonly header: LogHeader;
+  /** The whole file as read. */
+  readonly bytes: Uint8Array;
   readonly records: LogRecord[];
   /** End of the last valid record: where the log is whole up to. */
   readonly validEndOffset: number;
@@ -102,7 +121,7 @@ export function parseLog(bytes: Uint8Array, path: string): ReadLog {
       );
     }
   }
-  return { header, records, validEndOffset: offset, tornBytes: view.length - offset };
+  return { header, bytes, records, validEndOffset: offset, tornBytes: view.length - offset };
 }
 
 function recordAt(

@@ -32,7 +32,7 @@ export function* rangeEntries(index: Index, options: RangeOptions): Generator<[U
     for (const [key, value] of index.entriesReversed(start, undefined, lt !== undefined && lte === undefined)) {
       if (!belowHigh(key)) continue;
       if (!aboveLow(key)) return;
-      yield [stringToKey(key), value];
+      yield [stringToKey(key), value.slice()];
       if (++emitted >= limit) return;
     }
     return;
@@ -41,7 +41,7 @@ export function* rangeEntries(index: Index, options: RangeOptions): Generator<[U
   for (const [key, value] of index.entries(start)) {
     if (!aboveLow(key)) continue;
     if (!belowHigh(key)) return;
-    yield [stringToKey(key), value];
+    yield [stringToKey(key), value.slice()];
     if (++emitted >= limit) return;
   }
 }

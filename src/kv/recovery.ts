@@ -1,9 +1,18 @@
 /**
  * Recovery of a store directory: load the data file (if any), then replay, in order, every log
- * numbered from the one the data file names. A torn tail (unsynced bytes after a crash) is cut
- * off and synced; corruption in synced data, a foreign file under a store name, or a missing
- * log in the sequence is a typed error naming the file, and nothing is modified. Leftover
- * checkpoint temp files and logs already covered by the data file are removed.
+ * numbered from the one the data file names.
+ *
+ * - A torn tail (unsynced bytes after a crash) is cut off. So is the part of a log past what a
+ *   failed sync in this process left durable: those commits were refused.
+ * - Each log's header says how far its predecessor was durable, and written, when it began. A
+ *   predecessor shorter than its durable length is corruption. One that lost or tore bytes past
+ *   that point (durability 'none') ends the replay there: later logs are dropped, so what
+ *   survives is a prefix of the commits.
+ * - Corruption in synced data, a foreign file under a store name, or a missing log is a typed
+ *   error naming the file; nothing is modified before every file has been read and judged.
+ * - The last log's valid bytes are rewritten and synced. Recovery may have read them from a
+ *   page cache that a failed sync had marked clean, and a later log will claim them durable.
+ * - Leftover temp files, and logs the data file already covers, are removed.
  */
 import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { readFileIfExists } from '../storage/files.js';
@@ -12,17 +21,21 @@ import type { Storage } from '../storage/storage.js';
 import { decodeBatch } from './batch-codec.js';
 import { keyToString } from './bytes.js';
 import { dataFileName, parseDataFile } from './data-file.js';
-import { isLogTempName, logNumberOf } from './log-file.js';
-import { parseLog } from './log-format.js';
+import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-file.js';
+import { type ReadLog, logHeaderBytes, parseLog } from './log-format.js';
 
 export interface Recovered {
   /** Final state, keys as latin1 strings, in any order. */
   readonly entries: Map<string, Uint8Array>;
   readonly sequence: number;
-  /** The number the next log gets. */
+  /** The number the next new log gets. */
   readonly nextLogNumber: number;
   /** Logs replayed, still needed until the next checkpoint. */
   readonly liveLogs: number[];
+  /** The last log, when it holds no record: reused for new commits instead of a new one. */
+  readonly emptyLastLog: Omit<ActiveLog, 'handle'> | undefined;
+  /** How far the last replayed log is durable (for the next log's header). */
+  readonly lastLogDurableBytes: number;
 }
 
 /** Creates the store's directory durably if it is missing and allowed to be created. */
@@ -38,6 +51,15 @@ export async function ensureStoreDirectory(storage: Storage, directory: string, 
   }
 }
 
+interface LogToReplay {
+  readonly name: string;
+  readonly number: number;
+  readonly path: string;
+  readonly parsed: ReadLog;
+  /** Replay and keep bytes up to here. */
+  keepBytes: number;
+}
+
 export async function recoverDirectory(storage: Storage, directory: string, createIfMissing: boolean): Promise<Recovered> {
   const names = await storage.readdir(directory);
   const entries = new Map<string, Uint8Array>();
@@ -47,7 +69,7 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   if (dataBytes !== undefined) {
     const data = parseDataFile(dataBytes, dataPath);
     firstLogNumber = data.firstLogNumber;
-    for (const [key, value] of data.entries) entries.set(keyToString(key), value);
+    for (const [key, value] of data.entries) entries.set(keyToString(key), value.slice());
   }
   const logs = names
     .map((name) => ({ name, number: logNumberOf(name) }))
@@ -58,53 +80,99 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   }
   const stale = logs.filter((log) => log.number < firstLogNumber);
   const live = logs.filter((log) => log.number >= firstLogNumber);
+  if (dataBytes !== undefined && live.length === 0) {
+    throw new CarveError(ErrorCodes.CORRUPT, `log number ${firstLogNumber} is missing (the data file names it as the first to replay)`, {
+      path: dataPath,
+    });
+  }
+  // Read and judge every log before changing anything.
+  const toReplay: LogToReplay[] = [];
+  for (const log of live) {
+    const path = joinPath(directory, log.name);
+    const parsed = parseLog((await readFileIfExists(storage, path)) ?? new Uint8Array(0), path);
+    if (parsed.header.logNumber !== log.number) {
+      throw new CarveError(ErrorCodes.CORRUPT, `log header says number ${parsed.header.logNumber}`, { path, offset: 12 });
+    }
+    const refusedFrom = failedLogs.get(storage.locationOf(path));
+    const keepBytes = Math.min(parsed.validEndOffset, refusedFrom ?? Infinity);
+    toReplay.push({ name: log.name, number: log.number, path, parsed, keepBytes });
+  }
   live.forEach((log, i) => {
-    const expected = (live[0]?.number ?? firstLogNumber) + i;
-    if (log.number !== expected) {
-      throw new CarveError(ErrorCodes.CORRUPT, `log ${logNumberOfName(expected)} is missing from the sequence`, {
+    if (log.number !== firstLogNumber + i) {
+      const why = i === 0 && dataBytes !== undefined ? 'the data file names it as the first to replay' : 'the sequence has a gap';
+      throw new CarveError(ErrorCodes.CORRUPT, `log number ${firstLogNumber + i} is missing (${why})`, {
         path: joinPath(directory, log.name),
       });
     }
   });
-  let sequence = 0;
-  const tornTails: Array<{ path: string; validEndOffset: number }> = [];
-  for (const log of live) {
-    const path = joinPath(directory, log.name);
-    const bytes = (await readFileIfExists(storage, path)) ?? new Uint8Array(0);
-    const parsed = parseLog(bytes, path);
-    if (parsed.header.logNumber !== log.number) {
-      throw new CarveError(ErrorCodes.CORRUPT, `log header says number ${parsed.header.logNumber}`, { path, offset: 12 });
+
+  let replayCount = toReplay.length;
+  for (let i = 0; i + 1 < toReplay.length; i++) {
+    const log = toReplay[i]!;
+    const { previousLogDurableBytes: durableBytes, previousLogWrittenBytes: writtenBytes } = toReplay[i + 1]!.parsed.header;
+    if (log.parsed.validEndOffset < durableBytes) {
+      throw new CarveError(ErrorCodes.CORRUPT, `log ends at ${log.parsed.validEndOffset} B but was durable up to ${durableBytes} B`, {
+        path: log.path,
+        offset: log.parsed.validEndOffset,
+      });
     }
-    for (const record of parsed.records) {
-      const batch = decodeBatch(record.payload, path, record.offset);
+    if (log.keepBytes < Math.max(writtenBytes, log.parsed.validEndOffset + log.parsed.tornBytes)) {
+      replayCount = i + 1; // Lost or torn past its durable end: nothing after it may be replayed.
+      break;
+    }
+  }
+
+  let sequence = 0;
+  for (const log of toReplay.slice(0, replayCount)) {
+    for (const record of log.parsed.records) {
+      if (record.offset >= log.keepBytes) break;
+      const batch = decodeBatch(record.payload, log.path, record.offset);
       sequence = Math.max(sequence, batch.sequence);
       for (const op of batch.ops) {
-        if (op.type === 'put') entries.set(keyToString(op.key), op.value);
+        if (op.type === 'put') entries.set(keyToString(op.key), op.value.slice());
         else entries.delete(keyToString(op.key));
       }
     }
-    if (parsed.tornBytes > 0) tornTails.push({ path, validEndOffset: parsed.validEndOffset });
   }
-  // Everything read and valid: now it is safe to change the directory.
-  for (const { path, validEndOffset } of tornTails) {
-    const handle = await storage.open(path, 'r+');
-    await handle.truncate(validEndOffset);
+
+  // Judged and replayed: now the directory may change.
+  const replayed = toReplay.slice(0, replayCount);
+  for (const log of toReplay.slice(replayCount)) await storage.unlink(log.path);
+  const last = replayed[replayed.length - 1];
+  for (const log of replayed) {
+    const fileBytes = log.parsed.validEndOffset + log.parsed.tornBytes;
+    if (log !== last && log.keepBytes === fileBytes) continue;
+    const handle = await storage.open(log.path, 'r+');
+    if (log.keepBytes < fileBytes) await handle.truncate(log.keepBytes);
+    if (log === last && log.keepBytes > logHeaderBytes) {
+      await handle.write(log.parsed.bytes.subarray(logHeaderBytes, log.keepBytes), logHeaderBytes);
+    }
     await handle.sync();
     await handle.close();
+    failedLogs.delete(storage.locationOf(log.path));
   }
   for (const name of names.filter((n) => n.startsWith(`${dataFileName}.tmp-`) || isLogTempName(n))) {
     await storage.unlink(joinPath(directory, name));
   }
   for (const log of stale) await storage.unlink(joinPath(directory, log.name));
-  const lastLog = logs[logs.length - 1]?.number ?? 0;
+  if (toReplay.length > replayCount || stale.length > 0) await storage.syncDir(directory);
+
+  const lastIsEmpty = last !== undefined && last.keepBytes === logHeaderBytes;
+  const highest = last?.number ?? Math.max(firstLogNumber - 1, logs[logs.length - 1]?.number ?? 0);
   return {
     entries,
     sequence,
-    nextLogNumber: Math.max(lastLog, firstLogNumber - 1) + 1,
-    liveLogs: live.map((log) => log.number),
+    nextLogNumber: highest + 1,
+    liveLogs: replayed.filter((log) => !(lastIsEmpty && log === last)).map((log) => log.number),
+    emptyLastLog: lastIsEmpty
+      ? {
+          path: last.path,
+          logNumber: last.number,
+          salt: last.parsed.header.salt,
+          endOffsetBytes: logHeaderBytes,
+          durableOffsetBytes: logHeaderBytes,
+        }
+      : undefined,
+    lastLogDurableBytes: last?.keepBytes ?? 0,
   };
-}
-
-function logNumberOfName(logNumber: number): string {
-  return `#${logNumber}`;
 }

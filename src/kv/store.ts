@@ -25,8 +25,7 @@ import { keyToString, stringToKey } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
-import { type ActiveLog, createLog, logFileName } from './log-file.js';
-import { logHeaderBytes } from './log-format.js';
+import { type ActiveLog, createLog, failedLogs, logFileName } from './log-file.js';
 import { defaultCheckpointThresholdBytes, maxBatchBytes, maxKeyBytes, maxValueBytes } from './limits.js';
 import { type Index, newIndex } from './btree.js';
 import { type RangeOptions, rangeEntries } from './range.js';
@@ -54,6 +53,7 @@ export class KvStore {
   private index: Index;
   private sequence: number;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private checkpointRunning: Promise<void> | undefined;
   private readonly retiredLogs: number[];
 
@@ -89,8 +89,16 @@ export class KvStore {
       const recovered = await recoverDirectory(storage, directory, resolved.createIfMissing);
       const index = newIndex();
       for (const [key, value] of recovered.entries) index.set(key, value);
-      const log = await createLog(storage, directory, recovered.nextLogNumber, resolved.random);
-      const committer = new GroupCommitter(log, resolved.durability);
+      const log =
+        recovered.emptyLastLog === undefined
+          ? await createLog(storage, directory, recovered.nextLogNumber, resolved.random, {
+              durableBytes: recovered.lastLogDurableBytes,
+              writtenBytes: recovered.lastLogDurableBytes,
+            })
+          : { ...recovered.emptyLastLog, handle: await storage.open(recovered.emptyLastLog.path, 'r+') };
+      const committer = new GroupCommitter(log, resolved.durability, (failed) =>
+        failedLogs.set(storage.locationOf(failed.path), failed.durableOffsetBytes),
+      );
       return new KvStore(storage, directory, lock, committer, index, recovered.sequence, recovered.liveLogs, resolved);
     } catch (error) {
       await lock.release();
@@ -98,9 +106,10 @@ export class KvStore {
     }
   }
 
+  /** The value (a copy the caller may keep or change), or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
     this.checkOpen();
-    return this.index.get(keyToString(key));
+    return this.index.get(keyToString(key))?.slice();
   }
 
   /** Applies the operations atomically; resolves once they are durable. */
@@ -132,7 +141,7 @@ export class KvStore {
     this.checkOpen();
     const frozen = this.index.clone();
     return {
-      get: (key) => frozen.get(keyToString(key)),
+      get: (key) => frozen.get(keyToString(key))?.slice(),
       entries: (options = {}) => rangeEntries(frozen, options),
       size: frozen.size,
     };
@@ -164,16 +173,17 @@ export class KvStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closing) return this.closing;
+    this.closing = this.closeNow();
+    return this.closing;
+  }
+
+  private async closeNow(): Promise<void> {
+    // No write is accepted from here on; those already queued are flushed first.
     await this.committer.drain();
     await this.checkpointRunning?.catch(() => undefined);
     this.closed = true;
-    const log = this.committer.activeLog;
-    await log.handle.close().catch(() => undefined);
-    // A log that received no commit holds nothing; it is the newest, so removing it leaves no gap.
-    if (log.endOffsetBytes === logHeaderBytes && this.committer.failed === undefined) {
-      await this.storage.unlink(log.path).catch(() => undefined);
-    }
+    await this.committer.activeLog.handle.close().catch(() => undefined);
     await this.lock.release();
   }
 
@@ -183,7 +193,11 @@ export class KvStore {
     // At a group boundary: start a new log, and freeze the index, which then holds exactly the
     // commits of the logs before it.
     await this.committer.exclusive(async () => {
-      const next = await createLog(this.storage, this.directory, this.committer.activeLog.logNumber + 1, this.options.random);
+      const current = this.committer.activeLog;
+      const next = await createLog(this.storage, this.directory, current.logNumber + 1, this.options.random, {
+        durableBytes: current.durableOffsetBytes,
+        writtenBytes: current.endOffsetBytes,
+      });
       covered = this.committer.replaceLog(next);
       frozen = this.index.clone();
     });
@@ -224,7 +238,7 @@ export class KvStore {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new CarveError(ErrorCodes.DB_CLOSED, 'the database is closed', { path: this.directory });
+    if (this.closed || this.closing !== undefined) throw new CarveError(ErrorCodes.DB_CLOSED, 'the database is closed', { path: this.directory });
     const failure = this.committer.failed;
     if (failure !== undefined) throw failure;
   }
@@ -233,6 +247,7 @@ export class KvStore {
 function* mapEntries(index: Index): Generator<[Uint8Array, Uint8Array]> {
   for (const [key, value] of index.entries()) yield [stringToKey(key), value];
 }
+
 
 function checkOp(op: BatchOp): void {
   if (!(op.key instanceof Uint8Array)) throw new CarveError(ErrorCodes.INVALID_ARGUMENT, 'keys must be Uint8Array');

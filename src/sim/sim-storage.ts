@@ -47,6 +47,7 @@ interface InodeState {
   forceDataOnClose: boolean;
 }
 
+let simInstances = 0;
 const dataClasses = new Set(['overwrite', 'append', 'size']);
 const metadata = new Set<string>(metadataClasses);
 
@@ -64,6 +65,7 @@ export class SimStorage implements Storage {
   /** Open handles per inode: an unlinked file keeps its space while one is open. */
   private readonly openHandles = new Map<number, number>();
   private matchingSyncs = 0;
+  private readonly instance = ++simInstances;
 
   constructor(options: SimOptions = {}) {
     this.profile = getProfile(options.profile ?? 'posix-weak');
@@ -85,6 +87,11 @@ export class SimStorage implements Storage {
     this.nextIno = maxIno + 1;
     this.live = media.fork();
     this.model = new PersistenceModel(this.profile, this.device, this.faults, media, this.inits);
+  }
+
+  /** Each simulator is its own world: its files are reachable from it alone. */
+  locationOf(path: string): string {
+    return `sim#${this.instance}:${normalizePath(path)}`;
   }
 
   /** The record of everything since construction or the last settle(). */

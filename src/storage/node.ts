@@ -32,6 +32,10 @@ export class NodeStorage implements Storage {
     this.description = `node:${rootPath}`;
   }
 
+  locationOf(path: string): string {
+    return `node:${nodePath.join(this.rootPath, ...pathComponents(path))}`;
+  }
+
   /** Opens a storage rooted at an existing directory (created if `create` is set). */
   static async open(rootPath: string, options: { create?: boolean } = {}): Promise<NodeStorage> {
     const absolute = nodePath.resolve(rootPath);

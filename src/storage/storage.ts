@@ -42,6 +42,11 @@ export interface FileHandle {
 export interface Storage {
   /** A short description for reports, e.g. "node:/tmp/x" or "sim:posix-weak". */
   readonly description: string;
+  /**
+   * A process-wide name for the place `path` denotes: equal for two Storage values that reach
+   * the same file (e.g. two NodeStorages on one directory), distinct otherwise. For locks.
+   */
+  locationOf(path: string): string;
   open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle>;
   rename(fromPath: string, toPath: string): Promise<void>;
   unlink(path: string): Promise<void>;

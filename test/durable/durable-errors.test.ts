@@ -33,6 +33,9 @@ function carveError(code: ErrorCode, path?: string): (error: unknown) => boolean
 /** Records the handles opened through it and makes every FileHandle.sync() fail with EIO. */
 class FailingSyncStorage implements Storage {
   readonly description: string;
+  locationOf(path: string): string {
+    return this.inner.locationOf(path);
+  }
   syncCalls = 0;
   readonly opened: { path: string; flags: OpenFlags; mode: number | undefined }[] = [];
 

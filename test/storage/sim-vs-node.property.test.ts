@@ -363,6 +363,9 @@ const seed = 20240607;
 /** A storage that silently ignores chmod: the property must catch it. */
 class ChmodIgnoringStorage implements Storage {
   readonly description = 'broken:chmod-ignored';
+  locationOf(path: string): string {
+    return this.inner.locationOf(path);
+  }
   constructor(private readonly inner: Storage) {}
   open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
     return mode === undefined ? this.inner.open(path, flags) : this.inner.open(path, flags, mode);

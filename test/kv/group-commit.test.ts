@@ -1,0 +1,323 @@
+/**
+ * Group commit, observed through a Storage wrapper (ControlledStorage) that counts datasync
+ * calls, tracks how many are in flight, and can hold one open until the test releases it, so
+ * every interleaving here is forced deterministically (no timers).
+ *
+ * Proves: concurrent writers share syncs (64 concurrent puts → every one resolves, far fewer
+ * syncs than puts, stats.syncs equals the datasync count, never two datasyncs in flight); a
+ * put does not resolve, and its data is not readable, before its datasync completes; a group
+ * stops growing at maxGroupBytes. A sync failure poisons the store: every commit of the failing
+ * group and every commit queued behind it rejects with E_DB_FAILED, every later write too (never
+ * retried into success), datasync is never called again, and reopening recovers the
+ * acknowledged commits (exactly those, per the requirement: checked under SimStorage's Linux
+ * fsync-EIO semantics on both page-cache behaviours). A failed log write (ENOSPC) fails the
+ * store the same way. durability 'none' never syncs the log.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCodes } from '../../src/errors.js';
+import { maxGroupBytes } from '../../src/kv/limits.js';
+import { KvStore } from '../../src/kv/store.js';
+import type { ProfileName } from '../../src/sim/profiles.js';
+import { SimStorage } from '../../src/sim/sim-storage.js';
+import { text } from '../../src/storage/files.js';
+import { ControlledStorage, b, carveError, seededRandom, settle, tempNodeStorage, track } from './kv-helpers.js';
+
+const dir = 'db';
+const logPath = `${dir}/log-000001.wal`;
+
+describe('group commit shares syncs', () => {
+  it('64 concurrent puts: all resolve, 2 syncs (one held open while 63 more arrive), never 2 in flight', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir);
+    try {
+      const first = storage.holdNextDatasync();
+      const puts = [track(db.put(b('key-0'), b('value-0')))];
+      await first.reached;
+      for (let i = 1; i < 64; i++) puts.push(track(db.put(b(`key-${i}`), b(`value-${i}`))));
+      await settle();
+      assert.equal(storage.datasyncCalls.length, 1, 'no second datasync starts while the first is in flight');
+      assert.equal(puts.filter((p) => p.settled).length, 0, 'nothing resolves before its sync');
+      const second = storage.holdNextDatasync();
+      first.release();
+      await second.reached;
+      await settle();
+      assert.equal(puts[0]!.settled, true, 'the first group resolved after its sync');
+      assert.equal(puts.filter((p) => p.settled).length, 1, 'the second group waits for its own sync');
+      assert.equal(storage.datasyncCalls.length, 2);
+      second.release();
+      await Promise.all(puts.map((p) => p.promise));
+      assert.equal(storage.datasyncCalls.length, 2, 'the 63 queued puts shared one datasync');
+      assert.equal(db.stats.syncs, storage.datasyncsCompleted);
+      assert.equal(db.stats.syncs, 2);
+      assert.ok(db.stats.syncs < puts.length);
+      assert.equal(db.stats.commits, 64);
+      assert.equal(db.stats.groups, 2);
+      assert.equal(storage.maxInFlight, 1);
+      for (let i = 0; i < 64; i++) assert.equal(text(db.get(b(`key-${i}`))!), `value-${i}`);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('random waves of writers arriving while syncs are held: every group waits for its own sync, one sync at a time', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir);
+    const random = seededRandom(0x6c0);
+    try {
+      const all: Array<{ key: string; put: ReturnType<typeof track<void>>; syncsBefore: number }> = [];
+      let issued = 0;
+      let hold = storage.holdNextDatasync();
+      all.push({ key: 'w-0', put: track(db.put(b('w-0'), b('0'))), syncsBefore: 0 });
+      issued += 1;
+      for (let wave = 0; wave < 12; wave++) {
+        await hold.reached;
+        const syncsStarted = storage.datasyncCalls.length;
+        const size = 1 + Math.floor(random() * 10);
+        for (let i = 0; i < size; i++) {
+          const key = `w-${issued++}`;
+          all.push({ key, put: track(db.put(b(key), b(key))), syncsBefore: syncsStarted });
+        }
+        await settle();
+        assert.equal(storage.inFlight, 1, 'exactly the held sync is in flight');
+        for (const entry of all) {
+          // A put issued while sync n was in flight cannot be covered by a sync that started before it.
+          if (entry.syncsBefore >= syncsStarted) assert.equal(entry.put.settled, false, `${entry.key} resolved before its own sync`);
+          if (!entry.put.settled) assert.equal(db.get(b(entry.key)), undefined, `${entry.key} is readable before its sync`);
+        }
+        const next = storage.holdNextDatasync();
+        hold.release();
+        hold = next;
+      }
+      await hold.reached;
+      hold.release();
+      await Promise.all(all.map((entry) => entry.put.promise));
+      assert.equal(storage.maxInFlight, 1);
+      assert.equal(db.stats.syncs, storage.datasyncsCompleted);
+      assert.equal(db.stats.commits, issued);
+      assert.ok(db.stats.syncs < issued, `${db.stats.syncs} syncs for ${issued} puts`);
+      assert.equal(db.stats.syncs, 13, 'one sync for the first put, then one per wave');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('on the real disk, 64 concurrent puts share syncs and stats.syncs equals the datasync count', async () => {
+    const temp = await tempNodeStorage('carve-kv-group-');
+    const storage = new ControlledStorage(temp.storage);
+    const db = await KvStore.open(storage, dir);
+    try {
+      await Promise.all(Array.from({ length: 64 }, (_, i) => db.put(b(`key-${i}`), b(`value-${i}`))));
+      assert.ok(db.stats.syncs < 64, `${db.stats.syncs} syncs for 64 puts`);
+      assert.equal(db.stats.syncs, storage.datasyncCalls.length);
+      assert.equal(db.stats.syncs, storage.datasyncsCompleted);
+      assert.equal(storage.maxInFlight, 1);
+      assert.equal(db.stats.commits, 64);
+      await db.close();
+      const reopened = await KvStore.open(storage, dir);
+      assert.equal(reopened.size, 64);
+      await reopened.close();
+    } finally {
+      await db.close();
+      await temp.cleanup();
+    }
+  });
+
+  it('a put resolves only after its datasync completes, and is readable exactly from then on', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir);
+    try {
+      const hold = storage.holdNextDatasync();
+      let observed: { completedSyncs: number; readable: boolean } | undefined;
+      const put = track(
+        db.put(b('k'), b('v')).then(() => {
+          observed = { completedSyncs: storage.datasyncsCompleted, readable: db.get(b('k')) !== undefined };
+        }),
+      );
+      await hold.reached;
+      await settle();
+      assert.equal(put.settled, false, 'pending while its sync is held');
+      assert.equal(db.get(b('k')), undefined, 'not readable before the sync');
+      assert.equal([...db.entries()].length, 0);
+      assert.equal(db.snapshot().get(b('k')), undefined);
+      hold.release();
+      await put.promise;
+      assert.deepEqual(observed, { completedSyncs: 1, readable: true });
+      assert.equal(text(db.get(b('k'))!), 'v');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it(`a group stops growing at maxGroupBytes (${maxGroupBytes} B)`, async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir);
+    try {
+      const hold = storage.holdNextDatasync();
+      const first = db.put(b('small'), b('s'));
+      await hold.reached;
+      const big = new Uint8Array(Math.floor(maxGroupBytes * 0.6));
+      const rest = [db.put(b('big-1'), big), db.put(b('big-2'), big), db.put(b('tiny'), b('t'))];
+      hold.release();
+      await Promise.all([first, ...rest]);
+      // [small], [big-1] (0.6 of the bound), [big-2, tiny] (big-2 would push big-1's group past it).
+      assert.equal(db.stats.groups, 3);
+      assert.equal(storage.datasyncCalls.length, 3);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('a sync failure poisons the store', () => {
+  /**
+   * a, b acknowledged one by one; c's sync is held while d1..d10 queue (the next group); that
+   * group's sync is held while e1..e5 queue behind it; then the group's sync fails.
+   */
+  async function failingRun(storage: ControlledStorage, arm: () => void) {
+    const db = await KvStore.open(storage, dir, { checkpointThresholdBytes: 0 });
+    await db.put(b('a'), b('1'));
+    await db.put(b('b'), b('2'));
+    const holdC = storage.holdNextDatasync();
+    const c = track(db.put(b('c'), b('3')));
+    await holdC.reached;
+    const group = Array.from({ length: 10 }, (_, i) => track(db.write([{ type: 'put', key: b(`d${i}`), value: b('x') }, { type: 'put', key: b(`d${i}-pair`), value: b('y') }])));
+    const holdD = storage.holdNextDatasync();
+    holdC.release();
+    await holdD.reached;
+    const queued = Array.from({ length: 5 }, (_, i) => track(db.put(b(`e${i}`), b('z'))));
+    arm();
+    holdD.release();
+    await settle();
+    return { db, c, group, queued };
+  }
+
+  const failed = carveError(ErrorCodes.DB_FAILED);
+
+  it('the failing group and everything queued behind it reject with E_DB_FAILED; later writes too; no datasync ever again', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const { db, c, group, queued } = await failingRun(storage, () => {
+      storage.failDatasyncAt = 4;
+    });
+    try {
+      await c.promise; // acknowledged before the failure
+      for (const commit of [...group, ...queued]) await assert.rejects(commit.promise, failed);
+      const syncsAtFailure = storage.datasyncCalls.length;
+      assert.equal(syncsAtFailure, 4);
+      for (let i = 0; i < 5; i++) await assert.rejects(db.put(b(`later-${i}`), b('never')), failed);
+      await assert.rejects(db.write([{ type: 'del', key: b('a') }]), failed);
+      await assert.rejects(async () => db.checkpoint(), failed);
+      await settle();
+      assert.equal(storage.datasyncCalls.length, syncsAtFailure, 'no datasync after the failure: never retried');
+      assert.equal(db.stats.syncs, 3);
+      await db.close();
+      assert.equal(storage.datasyncCalls.length, syncsAtFailure, 'not even on close');
+      // Reopen: recovery from what the storage holds.
+      const reopened = await KvStore.open(storage, dir);
+      try {
+        for (const key of ['a', 'b', 'c']) assert.notEqual(reopened.get(b(key)), undefined, `acknowledged ${key} survives`);
+        for (let i = 0; i < 5; i++) {
+          assert.equal(reopened.get(b(`e${i}`)), undefined, 'queued behind the failure: never written');
+          assert.equal(reopened.get(b(`later-${i}`)), undefined, 'written after the failure: refused');
+        }
+        for (let i = 0; i < 10; i++) {
+          // The failed group's records reached the page cache; whatever recovery makes of them, each batch is whole.
+          assert.equal(reopened.get(b(`d${i}`)) === undefined, reopened.get(b(`d${i}-pair`)) === undefined, `batch d${i} is all or nothing`);
+        }
+        await reopened.put(b('after'), b('reopen'));
+        assert.equal(text(reopened.get(b('after'))!), 'reopen');
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await db.close();
+    }
+  });
+
+  for (const profile of ['btrfs', 'posix-weak'] as const satisfies readonly ProfileName[]) {
+    it(`with Linux fsync-EIO semantics (${profile}), reopening recovers exactly the acknowledged commits`, async () => {
+      // The 1st sync of the log's inode is its creation; datasync n of the store is sync n + 1.
+      const sim = new SimStorage({ profile, faults: { failSync: { path: `${logPath}.tmp`, nth: 5 } } });
+      const storage = new ControlledStorage(sim);
+      const { db, c, group, queued } = await failingRun(storage, () => undefined);
+      try {
+        await c.promise;
+        for (const commit of [...group, ...queued]) await assert.rejects(commit.promise, failed);
+        await assert.rejects(db.put(b('later'), b('never')), failed);
+        assert.equal(storage.datasyncCalls.length, 4);
+        await db.close();
+        assert.equal(storage.datasyncCalls.length, 4, 'no datasync after the failure');
+        const reopened = await KvStore.open(sim, dir);
+        try {
+          assert.deepEqual(
+            [...reopened.entries()].map(([k]) => text(k)),
+            ['a', 'b', 'c'],
+            'exactly the acknowledged commits (not the rejected group, which may vanish again at the next power cut)',
+          );
+        } finally {
+          await reopened.close();
+        }
+      } finally {
+        await db.close();
+      }
+    });
+  }
+
+  it('a failed log write (ENOSPC) fails the group and every later write with E_DB_FAILED; reopening keeps the acknowledged', async () => {
+    const probe = new SimStorage();
+    const sized = await KvStore.open(probe, dir);
+    for (let i = 0; i < 5; i++) await sized.put(b(`k${i}`), b(`v${i}`));
+    await sized.close();
+    const used = (await probe.stat(logPath)).sizeBytes;
+    const sim = new SimStorage({ faults: { capacityBytes: used + 600 } });
+    const storage = new ControlledStorage(sim);
+    const db = await KvStore.open(storage, dir);
+    try {
+      for (let i = 0; i < 5; i++) await db.put(b(`k${i}`), b(`v${i}`));
+      const syncs = storage.datasyncCalls.length;
+      const hold = storage.holdNextDatasync();
+      const small = track(db.put(b('fits'), b('yes')));
+      await hold.reached;
+      const tooBig = [track(db.put(b('big'), new Uint8Array(2000))), track(db.put(b('with-big'), b('same group')))];
+      hold.release();
+      await small.promise;
+      for (const commit of tooBig) await assert.rejects(commit.promise, failed);
+      await assert.rejects(db.put(b('tiny'), b('t')), failed);
+      assert.equal(storage.datasyncCalls.length, syncs + 1, 'the failed write was never synced');
+      await db.close();
+      const reopened = await KvStore.open(sim, dir);
+      try {
+        assert.deepEqual([...reopened.entries()].map(([k]) => text(k)), ['fits', 'k0', 'k1', 'k2', 'k3', 'k4']);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe("durability 'none'", () => {
+  it('never calls datasync (or sync) on the log, yet the writes are applied and survive a clean reopen', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir, { durability: 'none' });
+    const syncsAtOpen = storage.syncCalls.length;
+    try {
+      for (let i = 0; i < 20; i++) await db.put(b(`seq-${i}`), b('x'));
+      await Promise.all(Array.from({ length: 40 }, (_, i) => db.put(b(`con-${i}`), b('y'))));
+      await db.write([{ type: 'del', key: b('seq-0') }]);
+      assert.equal(storage.datasyncCalls.length, 0);
+      assert.deepEqual(storage.syncCalls.slice(syncsAtOpen).filter((path) => path.includes('.wal')), []);
+      assert.equal(db.stats.syncs, 0);
+      assert.equal(db.stats.commits, 61);
+      assert.equal(db.size, 59);
+      await db.close();
+      const reopened = await KvStore.open(storage, dir, { durability: 'none' });
+      assert.equal(reopened.size, 59);
+      await reopened.close();
+      assert.equal(storage.datasyncCalls.length, 0);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * Shared helpers for the KvStore tests (not a test file itself): typed-error matchers, byte
+ * helpers, temp directories, and ControlledStorage, a delegating Storage that counts syncs per
+ * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
+ * test releases it, and can make the nth datasync fail with EIO.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CarveError, ErrorCodes, type ErrorCode } from '../../src/errors.js';
+import { NodeStorage } from '../../src/storage/node.js';
+import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
+
+/** An assert.throws / assert.rejects validator: a CarveError with this code (and path/offset if given). */
+export function carveError(code: ErrorCode, where: { path?: string; offset?: number } = {}): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(error instanceof CarveError, `expected a CarveError ${code}, got ${error instanceof Error ? error.stack : String(error)}`);
+    assert.equal(error.code, code, error.message);
+    if (where.path !== undefined) assert.equal(error.path, where.path, `path of: ${error.message}`);
+    if (where.offset !== undefined) assert.equal(error.offset, where.offset, `offset of: ${error.message}`);
+    return true;
+  };
+}
+
+export const b = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+export const hex = (bytes: Uint8Array | undefined): string | undefined =>
+  bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+
+/** Lets every queued microtask and pending I/O callback run (no timers, no time-based assertions). */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+export async function withTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  try {
+    return await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function tempNodeStorage(prefix = 'carve-kv-'): Promise<{ storage: NodeStorage; dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const storage = await NodeStorage.open(dir);
+  return { storage, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** mulberry32: small seeded PRNG, so random schedules are reproducible from a seed. */
+export function seededRandom(initial: number): () => number {
+  let state = initial >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A held datasync: `reached` resolves when a datasync arrives at the hold; `release` lets it run. */
+export interface Hold {
+  readonly reached: Promise<void>;
+  release(): void;
+}
+
+interface PendingHold {
+  reachedResolve: () => void;
+  released: Promise<void>;
+}
+
+/** Delegating Storage that instruments datasync/sync; see the file header. */
+export class ControlledStorage implements Storage {
+  readonly description: string;
+  locationOf(path: string): string {
+    return this.inner.locationOf(path);
+  }
+  /** datasync calls that started, per handle path. */
+  readonly datasyncCalls: string[] = [];
+  /** datasync calls that returned successfully. */
+  datasyncsCompleted = 0;
+  /** sync (fsync) calls, per handle path. */
+  readonly syncCalls: string[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  /** 1-based: the datasync with this ordinal throws EIO (without calling the inner datasync). */
+  failDatasyncAt: number | undefined;
+  private holds: PendingHold[] = [];
+
+  constructor(readonly inner: Storage) {
+    this.description = `controlled(${inner.description})`;
+  }
+
+  /** The next datasync to arrive waits until the returned hold is released. */
+  holdNextDatasync(): Hold {
+    let reachedResolve!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      reachedResolve = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    this.holds.push({ reachedResolve, released });
+    return { reached, release };
+  }
+
+  async datasyncOf(handle: FileHandle): Promise<void> {
+    this.datasyncCalls.push(handle.path);
+    const ordinal = this.datasyncCalls.length;
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      const hold = this.holds.shift();
+      if (hold !== undefined) {
+        hold.reachedResolve();
+        await hold.released;
+      }
+      if (ordinal === this.failDatasyncAt) {
+        throw new CarveError(ErrorCodes.EIO, 'injected: input/output error during writeback', { path: handle.path });
+      }
+      await handle.datasync();
+      this.datasyncsCompleted += 1;
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  async open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
+    return new ControlledHandle(this, await this.inner.open(path, flags, mode));
+  }
+  rename(fromPath: string, toPath: string): Promise<void> {
+    return this.inner.rename(fromPath, toPath);
+  }
+  unlink(path: string): Promise<void> {
+    return this.inner.unlink(path);
+  }
+  mkdir(path: string, mode?: number): Promise<void> {
+    return this.inner.mkdir(path, mode);
+  }
+  rmdir(path: string): Promise<void> {
+    return this.inner.rmdir(path);
+  }
+  readdir(path: string): Promise<string[]> {
+    return this.inner.readdir(path);
+  }
+  stat(path: string): Promise<FileStat> {
+    return this.inner.stat(path);
+  }
+  chmod(path: string, mode: number): Promise<void> {
+    return this.inner.chmod(path, mode);
+  }
+  syncDir(path: string): Promise<void> {
+    return this.inner.syncDir(path);
+  }
+}
+
+class ControlledHandle implements FileHandle {
+  constructor(
+    private readonly owner: ControlledStorage,
+    private readonly inner: FileHandle,
+  ) {}
+  get path(): string {
+    return this.inner.path;
+  }
+  get flags(): OpenFlags {
+    return this.inner.flags;
+  }
+  write(data: Uint8Array, positionBytes: number): Promise<number> {
+    return this.inner.write(data, positionBytes);
+  }
+  append(data: Uint8Array): Promise<number> {
+    return this.inner.append(data);
+  }
+  read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {
+    return this.inner.read(lengthBytes, positionBytes);
+  }
+  truncate(sizeBytes: number): Promise<void> {
+    return this.inner.truncate(sizeBytes);
+  }
+  sync(): Promise<void> {
+    this.owner.syncCalls.push(this.inner.path);
+    return this.inner.sync();
+  }
+  datasync(): Promise<void> {
+    return this.owner.datasyncOf(this.inner);
+  }
+  stat(): Promise<FileStat> {
+    return this.inner.stat();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Tracks whether a promise has settled, without awaiting it. */
+export function track<T>(promise: Promise<T>): { readonly settled: boolean; readonly rejected: boolean; readonly promise: Promise<T> } {
+  const state = { settled: false, rejected: false, promise };
+  promise.then(
+    () => {
+      state.settled = true;
+    },
+    () => {
+      state.settled = true;
+      state.rejected = true;
+    },
+  );
+  return state;
+}

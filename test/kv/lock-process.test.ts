@@ -1,0 +1,113 @@
+/**
+ * The store's lock across processes, on the real disk. A child process (kv-lock-child.ts) opens
+ * the store, prints "ready", and holds it open. While it lives, the parent's KvStore.open of the
+ * same directory is E_DB_LOCKED and changes nothing in the directory (the child's LOCK stays).
+ * After the child is SIGKILLed, its LOCK (naming a dead pid) is taken over and the parent opens
+ * the store and sees the child's write; after a clean exit the child leaves no LOCK behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCodes } from '../../src/errors.js';
+import { KvStore } from '../../src/kv/store.js';
+import { NodeStorage } from '../../src/storage/node.js';
+import { carveError, withTempDir } from './kv-helpers.js';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const childScript = fileURLToPath(new URL('./kv-lock-child.ts', import.meta.url));
+
+interface Holder {
+  child: ChildProcess;
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+/** Starts the child and resolves once it has printed "ready" (or fails if it exits first). */
+async function startHolder(dir: string): Promise<Holder> {
+  const child = spawn(process.execPath, ['--import', 'tsx', childScript, dir], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
+  let out = '';
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      const match = /^ready (\d+)\n/.exec(out);
+      if (match !== null) resolve(Number(match[1]));
+    });
+    void exited.then(({ code, signal }) => reject(new Error(`child exited before ready (code ${code}, signal ${signal}): ${stderr}`)));
+  });
+  return { child, pid, exited };
+}
+
+async function listing(dir: string): Promise<Record<string, string>> {
+  const state: Record<string, string> = {};
+  for (const name of await readdir(join(dir, 'db'))) state[name] = (await readFile(join(dir, 'db', name))).toString('hex');
+  return state;
+}
+
+describe('the store lock across processes', () => {
+  it('is E_DB_LOCKED while another process holds the store, and taken over after that process is killed', { timeout: 30_000 }, async () => {
+    await withTempDir('carve-kv-lock-', async (dir) => {
+      const holder = await startHolder(dir);
+      try {
+        const storage = await NodeStorage.open(dir);
+        assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${holder.pid}\n`);
+        const before = await listing(dir);
+        await assert.rejects(KvStore.open(storage, 'db'), carveError(ErrorCodes.DB_LOCKED, { path: 'db/LOCK' }));
+        await assert.rejects(KvStore.open(await NodeStorage.open(dir), 'db'), carveError(ErrorCodes.DB_LOCKED), 'through another NodeStorage too');
+        assert.deepEqual(await listing(dir), before, 'the refused open changed nothing (the LOCK is still the child\'s)');
+
+        holder.child.kill('SIGKILL');
+        const { signal } = await holder.exited;
+        assert.equal(signal, 'SIGKILL');
+        assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${holder.pid}\n`, 'the dead child left its LOCK');
+
+        const db = await KvStore.open(storage, 'db');
+        try {
+          assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${process.pid}\n`, 'the stale lock was taken over');
+          assert.equal(Buffer.from(db.get(Buffer.from('written-by-child'))!).toString(), String(holder.pid));
+          await db.put(Buffer.from('written-by-parent'), Buffer.from('yes'));
+        } finally {
+          await db.close();
+        }
+      } finally {
+        if (holder.child.exitCode === null && holder.child.signalCode === null) holder.child.kill('SIGKILL');
+        await holder.exited;
+      }
+    });
+  });
+
+  it('is released when the holder closes the store and exits cleanly', { timeout: 30_000 }, async () => {
+    await withTempDir('carve-kv-lock-', async (dir) => {
+      const holder = await startHolder(dir);
+      try {
+        const storage = await NodeStorage.open(dir);
+        await assert.rejects(KvStore.open(storage, 'db'), carveError(ErrorCodes.DB_LOCKED));
+        holder.child.stdin!.end();
+        const { code, signal, stderr } = await holder.exited;
+        assert.equal(code, 0, `clean exit: ${stderr}`);
+        assert.equal(signal, null);
+        assert.ok(!(await readdir(join(dir, 'db'))).includes('LOCK'), 'close removed the LOCK');
+        const db = await KvStore.open(storage, 'db');
+        try {
+          assert.notEqual(db.get(Buffer.from('written-by-child')), undefined);
+        } finally {
+          await db.close();
+        }
+      } finally {
+        if (holder.child.exitCode === null && holder.child.signalCode === null) holder.child.kill('SIGKILL');
+        await holder.exited;
+      }
+    });
+  });
+});
