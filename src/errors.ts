@@ -48,6 +48,9 @@ export const ErrorCodes = {
   CHECKPOINTER_CLOSED: 'E_CHECKPOINTER_CLOSED',
   PAGE_OUT_OF_RANGE: 'E_PAGE_OUT_OF_RANGE',
   WORKER_FAILED: 'E_WORKER_FAILED',
+  // The shared journal (src/journal); E_CORRUPT, E_FOREIGN_FILE, E_TRUNCATED and E_UNSUPPORTED_FORMAT above serve it too.
+  JOURNAL_FAILED: 'E_JOURNAL_FAILED',
+  QUEUE_FULL: 'E_QUEUE_FULL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

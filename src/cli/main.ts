@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import { CarveError } from '../errors.js';
+import { checkpointCommand } from './checkpoint-command.js';
+import { journalCommand } from './journal-command.js';
 import { kvCommand } from './kv-command.js';
 import { labCommand } from './lab-command.js';
 
@@ -17,7 +19,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     .description('Durable storage that keeps its promises across power failures, and the crash lab that proves it.')
     .showHelpAfterError()
     .addCommand(labCommand())
-    .addCommand(kvCommand());
+    .addCommand(kvCommand())
+    .addCommand(checkpointCommand())
+    .addCommand(journalCommand());
   // Usage errors exit with 2, like typed errors; commander does not pass this to added commands.
   const everyCommand = (command: Command): Command[] => [command, ...command.commands.flatMap(everyCommand)];
   for (const command of everyCommand(program)) {
