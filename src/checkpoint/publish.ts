@@ -3,15 +3,14 @@
  * file's bytes streamed by a body function instead of passed as one buffer (a checkpoint can be
  * larger than any buffer we would want to build). After `publishAtomically` resolves, the
  * target holds the new checkpoint durably; if the power fails before, it holds the previous one
- * whole. Steps: exclusive temp beside the target, body writes, fsync, close, rename over the
- * target, fsync the directory (renameIntoPlace, reused as is). On failure before the rename the
+ * whole: replaceFileAtomicallyWith's protocol (exclusive temp beside the target, body writes,
+ * fsync, close, rename over the target, fsync the directory). On failure before the rename the
  * temp is removed and the target is untouched; a failed fsync is reported, never retried.
  */
-import { CarveError, ErrorCodes } from '../errors.js';
-import { nameTargetOnError, renameIntoPlace } from '../durable/replace.js';
-import { tempMarker, tempPathBeside } from '../durable/temp-names.js';
-import { baseName, checkMode, joinPath, normalizePath, parentPath } from '../storage/paths.js';
-import { type FileHandle, type Storage, defaultFileMode } from '../storage/storage.js';
+import { replaceFileAtomicallyWith } from '../durable/replace.js';
+import { tempMarker } from '../durable/temp-names.js';
+import { baseName, joinPath, parentPath } from '../storage/paths.js';
+import type { FileHandle, Storage } from '../storage/storage.js';
 import type { ByteSink } from './stream.js';
 
 /** Writes the whole file through the sink and returns its size. */
@@ -30,37 +29,8 @@ export interface PublishOptions {
  */
 export type PublishProtocol = (storage: Storage, targetPath: string, body: FileBody, options: PublishOptions) => Promise<void>;
 
-export const publishAtomically: PublishProtocol = async (storage, path, body, options) => {
-  const targetPath = normalizePath(path);
-  if (targetPath === '') throw new CarveError(ErrorCodes.INVALID_PATH, 'cannot replace the storage root', { path });
-  const mode = checkMode(options.mode ?? defaultFileMode, path);
-  const tempPath = tempPathBeside(targetPath, options.randomSuffix);
-  await nameTargetOnError(targetPath, tempPath, async () => {
-    await writeSyncedTempStreaming(storage, tempPath, mode, body);
-    await renameIntoPlace(storage, tempPath, targetPath);
-  });
-};
-
-/**
- * Like writeSyncedTemp (src/durable/replace.ts), but the body streams the content: creates
- * `tempPath` exclusively with `mode`, runs the body, fsyncs and closes. On failure the temp is
- * removed (best effort) and the original error is rethrown.
- */
-export async function writeSyncedTempStreaming(storage: Storage, tempPath: string, mode: number, body: FileBody): Promise<number> {
-  let handle: FileHandle | undefined = await storage.open(tempPath, 'wx', mode);
-  try {
-    const sizeBytes = await body(sinkOf(handle));
-    await handle.sync();
-    const closing = handle;
-    handle = undefined;
-    await closing.close();
-    return sizeBytes;
-  } catch (error) {
-    if (handle !== undefined) await handle.close().catch(() => undefined);
-    await storage.unlink(tempPath).catch(() => undefined);
-    throw error;
-  }
-}
+export const publishAtomically: PublishProtocol = (storage, path, body, options) =>
+  replaceFileAtomicallyWith(storage, path, async (handle) => void (await body(sinkOf(handle))), options);
 
 /** A byte sink that writes into an open file handle. */
 export function sinkOf(handle: FileHandle): ByteSink {

@@ -26,15 +26,28 @@ export async function replaceFileAtomically(
   data: Uint8Array,
   options: ReplaceOptions = {},
 ): Promise<void> {
-  const targetPath = normalizePath(path);
-  if (targetPath === '') throw new CarveError(ErrorCodes.INVALID_PATH, 'cannot replace the storage root', { path });
   if (!(data instanceof Uint8Array)) {
     throw new CarveError(ErrorCodes.INVALID_ARGUMENT, 'data must be a Uint8Array', { path });
   }
+  await replaceFileAtomicallyWith(storage, path, async (handle) => void (await handle.write(data, 0)), options);
+}
+
+/** Writes a new file's content into an open, empty handle (for content streamed in pieces). */
+export type WriteBody = (handle: FileHandle) => Promise<void>;
+
+/** replaceFileAtomically, with the content written by `body` (the same protocol and guarantees). */
+export async function replaceFileAtomicallyWith(
+  storage: Storage,
+  path: string,
+  body: WriteBody,
+  options: ReplaceOptions = {},
+): Promise<void> {
+  const targetPath = normalizePath(path);
+  if (targetPath === '') throw new CarveError(ErrorCodes.INVALID_PATH, 'cannot replace the storage root', { path });
   const mode = checkMode(options.mode ?? defaultFileMode, path);
   const tempPath = tempPathBeside(targetPath, options.randomSuffix);
   await nameTargetOnError(targetPath, tempPath, async () => {
-    await writeSyncedTemp(storage, tempPath, data, mode);
+    await writeSyncedTemp(storage, tempPath, mode, body);
     await renameIntoPlace(storage, tempPath, targetPath);
   });
 }
@@ -55,14 +68,14 @@ export async function nameTargetOnError(targetPath: string, tempPath: string, bo
 }
 
 /**
- * Creates `tempPath` exclusively with `mode`, writes `data` and fsyncs it. On failure the temp
- * file is removed (best effort) and the original error is rethrown.
+ * Creates `tempPath` exclusively with `mode`, lets `body` write it, and fsyncs it. On failure the
+ * temp file is removed (best effort) and the original error is rethrown.
  */
-export async function writeSyncedTemp(storage: Storage, tempPath: string, data: Uint8Array, mode: number): Promise<void> {
+export async function writeSyncedTemp(storage: Storage, tempPath: string, mode: number, body: WriteBody): Promise<void> {
   // An exclusive create that fails leaves nothing of ours behind: the name may be another writer's.
   let handle: FileHandle | undefined = await storage.open(tempPath, 'wx', mode);
   try {
-    await handle.write(data, 0);
+    await body(handle);
     await handle.sync();
     const closing = handle;
     handle = undefined;

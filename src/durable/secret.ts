@@ -38,7 +38,7 @@ export async function writeSecretFile(
   }
   const tempPath = tempPathBeside(targetPath, options.randomSuffix);
   await nameTargetOnError(targetPath, tempPath, async () => {
-    await writeSyncedTemp(storage, tempPath, secret, mode);
+    await writeSyncedTemp(storage, tempPath, mode, async (handle) => void (await handle.write(secret, 0)));
     await renameIntoPlace(storage, tempPath, targetPath);
   });
 }

@@ -14,6 +14,7 @@
  *   page cache that a failed sync had marked clean, and a later log will claim them durable.
  * - Leftover temp files, and logs the data file already covers, are removed.
  */
+import { isTempName } from '../durable/temp-names.js';
 import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { readFileIfExists } from '../storage/files.js';
 import { joinPath, parentPath } from '../storage/paths.js';
@@ -151,7 +152,7 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
     await handle.close();
     failedLogs.delete(storage.locationOf(log.path));
   }
-  for (const name of names.filter((n) => n.startsWith(`${dataFileName}.tmp-`) || isLogTempName(n))) {
+  for (const name of names.filter((n) => isTempName(n) || isLogTempName(n))) {
     await storage.unlink(joinPath(directory, name));
   }
   for (const log of stale) await storage.unlink(joinPath(directory, log.name));

@@ -17,7 +17,7 @@
  * bytes of B+ tree slot and object overhead (measured by bench/kv.ts).
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
-import { renameIntoPlace } from '../durable/replace.js';
+import { replaceFileAtomicallyWith } from '../durable/replace.js';
 import { joinPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
 import { type BatchOp, decodeBatch, encodeBatch, encodedBatchBytes } from './batch-codec.js';
@@ -204,20 +204,14 @@ export class KvStore {
     assert(frozen !== undefined && covered !== undefined, 'the rotation ran');
     await covered.handle.close();
     const nextLogNumber = covered.logNumber + 1;
-    const suffix = Math.floor(this.options.random() * 2 ** 32).toString(16).padStart(8, '0');
-    const tempPath = joinPath(this.directory, `${dataFileName}.tmp-${suffix}`);
-    const handle = await this.storage.open(tempPath, 'wx');
-    try {
-      const snapshot = frozen;
-      await writeDataFile(handle, nextLogNumber, snapshot.size, mapEntries(snapshot));
-      await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await this.storage.unlink(tempPath).catch(() => undefined);
-      throw error;
-    }
-    await handle.close();
-    await renameIntoPlace(this.storage, tempPath, joinPath(this.directory, dataFileName));
+    const snapshot = frozen;
+    const randomSuffix = () => Math.floor(this.options.random() * 2 ** 32).toString(16).padStart(8, '0');
+    await replaceFileAtomicallyWith(
+      this.storage,
+      joinPath(this.directory, dataFileName),
+      async (handle) => void (await writeDataFile(handle, nextLogNumber, snapshot.size, mapEntries(snapshot))),
+      { randomSuffix },
+    );
     // The data file now covers every log before `nextLogNumber`: they may go.
     for (const logNumber of [...this.retiredLogs, covered.logNumber]) {
       await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
