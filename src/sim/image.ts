@@ -7,7 +7,7 @@
  * until one side changes it. Invariant: a file's bytes at and beyond its size are zero in the
  * live image; crash images are normalised to that before anything reads them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { assert } from '../errors.js';
 
 export type InodeKind = 'file' | 'directory';
@@ -60,11 +60,14 @@ export class Image {
     return this.inodes.get(ino);
   }
 
-  /** Write access: copies a shared inode first. */
+  /** Write access: copies a shared inode first. Every change goes through here. */
   mutable(ino: number): Inode {
     const inode = this.inodes.get(ino);
     assert(inode !== undefined, `inode ${ino} exists`);
-    if (this.owned.has(ino)) return inode;
+    if (this.owned.has(ino)) {
+      contentHashes.delete(inode); // The caller is about to change it.
+      return inode;
+    }
     const copy: Inode = {
       kind: inode.kind,
       mode: inode.mode,
@@ -154,9 +157,19 @@ export class Image {
   }
 }
 
+/**
+ * Content digests of inodes, valid until the inode is handed out by mutable(). Forks share
+ * inodes, so most files of a crash image keep the digest of the image they came from.
+ */
+const contentHashes = new WeakMap<Inode, string>();
+
 function fileContentHash(inode: Inode): string {
-  const visible = inode.data.subarray(0, Math.min(inode.sizeBytes, inode.data.length));
-  return createHash('sha1').update(visible).digest('hex');
+  let digest = contentHashes.get(inode);
+  if (digest === undefined) {
+    digest = hash('sha1', inode.data.subarray(0, Math.min(inode.sizeBytes, inode.data.length)), 'hex');
+    contentHashes.set(inode, digest);
+  }
+  return digest;
 }
 
 function newInode(init: InodeInit): Inode {
