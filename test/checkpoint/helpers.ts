@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { CarveError, type ErrorCode } from '../../src/errors.js';
 import type { PagedState } from '../../src/checkpoint/paged-state.js';
 import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
 
 /** A rejection predicate: a CarveError with `code` (and `path`, when given). */
 export function carveError(code: ErrorCode, path?: string): (error: unknown) => boolean {
@@ -33,6 +34,12 @@ export class Gate {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** Waits at the gate, then runs `operation`. */
+  async through<T>(operation: () => Promise<T>): Promise<T> {
+    await this.pass();
+    return operation();
+  }
+
   get pending(): number {
     return this.waiting.length;
   }
@@ -55,97 +62,75 @@ export class Gate {
 }
 
 /** Every Storage and FileHandle call first waits at the gate. */
-export class GatedStorage implements Storage {
-  readonly description: string;
-  locationOf(path: string): string {
-    return this.inner.locationOf(path);
-  }
+export class GatedStorage extends DelegatingStorage {
   readonly gate = new Gate();
 
-  constructor(readonly inner: Storage) {
-    this.description = `gated:${inner.description}`;
+  constructor(inner: Storage) {
+    super(inner, `gated:${inner.description}`);
   }
 
-  async open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
-    await this.gate.pass();
-    return new GatedHandle(await this.inner.open(path, flags, mode), this.gate);
+  protected override wrapHandle(handle: FileHandle): FileHandle {
+    return new GatedHandle(handle, this.gate);
   }
-  async rename(fromPath: string, toPath: string): Promise<void> {
-    await this.gate.pass();
-    return this.inner.rename(fromPath, toPath);
+  override open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
+    return this.gate.through(() => super.open(path, flags, mode));
   }
-  async unlink(path: string): Promise<void> {
-    await this.gate.pass();
-    return this.inner.unlink(path);
+  override rename(fromPath: string, toPath: string): Promise<void> {
+    return this.gate.through(() => super.rename(fromPath, toPath));
   }
-  async mkdir(path: string, mode?: number): Promise<void> {
-    await this.gate.pass();
-    return this.inner.mkdir(path, mode);
+  override unlink(path: string): Promise<void> {
+    return this.gate.through(() => super.unlink(path));
   }
-  async rmdir(path: string): Promise<void> {
-    await this.gate.pass();
-    return this.inner.rmdir(path);
+  override mkdir(path: string, mode?: number): Promise<void> {
+    return this.gate.through(() => super.mkdir(path, mode));
   }
-  async readdir(path: string): Promise<string[]> {
-    await this.gate.pass();
-    return this.inner.readdir(path);
+  override rmdir(path: string): Promise<void> {
+    return this.gate.through(() => super.rmdir(path));
   }
-  async stat(path: string): Promise<FileStat> {
-    await this.gate.pass();
-    return this.inner.stat(path);
+  override readdir(path: string): Promise<string[]> {
+    return this.gate.through(() => super.readdir(path));
   }
-  async chmod(path: string, mode: number): Promise<void> {
-    await this.gate.pass();
-    return this.inner.chmod(path, mode);
+  override stat(path: string): Promise<FileStat> {
+    return this.gate.through(() => super.stat(path));
   }
-  async syncDir(path: string): Promise<void> {
-    await this.gate.pass();
-    return this.inner.syncDir(path);
+  override chmod(path: string, mode: number): Promise<void> {
+    return this.gate.through(() => super.chmod(path, mode));
+  }
+  override syncDir(path: string): Promise<void> {
+    return this.gate.through(() => super.syncDir(path));
   }
 }
 
-class GatedHandle implements FileHandle {
+class GatedHandle extends DelegatingFileHandle {
   constructor(
-    private readonly inner: FileHandle,
+    inner: FileHandle,
     private readonly gate: Gate,
-  ) {}
-  get path(): string {
-    return this.inner.path;
+  ) {
+    super(inner);
   }
-  get flags(): OpenFlags {
-    return this.inner.flags;
+  override write(data: Uint8Array, positionBytes: number): Promise<number> {
+    return this.gate.through(() => super.write(data, positionBytes));
   }
-  async write(data: Uint8Array, positionBytes: number): Promise<number> {
-    await this.gate.pass();
-    return this.inner.write(data, positionBytes);
+  override append(data: Uint8Array): Promise<number> {
+    return this.gate.through(() => super.append(data));
   }
-  async append(data: Uint8Array): Promise<number> {
-    await this.gate.pass();
-    return this.inner.append(data);
+  override read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {
+    return this.gate.through(() => super.read(lengthBytes, positionBytes));
   }
-  async read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {
-    await this.gate.pass();
-    return this.inner.read(lengthBytes, positionBytes);
+  override truncate(sizeBytes: number): Promise<void> {
+    return this.gate.through(() => super.truncate(sizeBytes));
   }
-  async truncate(sizeBytes: number): Promise<void> {
-    await this.gate.pass();
-    return this.inner.truncate(sizeBytes);
+  override sync(): Promise<void> {
+    return this.gate.through(() => super.sync());
   }
-  async sync(): Promise<void> {
-    await this.gate.pass();
-    return this.inner.sync();
+  override datasync(): Promise<void> {
+    return this.gate.through(() => super.datasync());
   }
-  async datasync(): Promise<void> {
-    await this.gate.pass();
-    return this.inner.datasync();
+  override stat(): Promise<FileStat> {
+    return this.gate.through(() => super.stat());
   }
-  async stat(): Promise<FileStat> {
-    await this.gate.pass();
-    return this.inner.stat();
-  }
-  async close(): Promise<void> {
-    await this.gate.pass();
-    return this.inner.close();
+  override close(): Promise<void> {
+    return this.gate.through(() => super.close());
   }
 }
 

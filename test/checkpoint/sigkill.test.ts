@@ -10,7 +10,6 @@
  * Scope: SIGKILL exercises process death only. The kernel's page cache survives it, so this test
  * says nothing about fsync ordering under power loss; the lab's universe scenario covers that.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,24 +19,13 @@ import assert from 'node:assert/strict';
 import { loadCheckpoint } from '../../src/checkpoint/load.js';
 import { tempMarker } from '../../src/durable/temp-names.js';
 import { NodeStorage } from '../../src/storage/node.js';
+import { spawnTsxChild } from '../support/child-process.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { checkpointName, pageCount, versionPage } from './checkpoint-child.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const childScript = fileURLToPath(new URL('./checkpoint-child.ts', import.meta.url));
 const kills = 12;
 const seed = Number(process.env.CARVE_SIGKILL_SEED ?? 0xc0ffee);
-
-/** mulberry32: the kill schedule is reproducible from the seed. */
-function seededRandom(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -49,58 +37,34 @@ interface KillRun {
 }
 
 async function runAndKill(dir: string, random: () => number): Promise<KillRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript, dir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: number[] = [];
   const ackTimes: number[] = [];
   const badLines: string[] = [];
-  let rest = '';
-  let stderr = '';
-  let onAck: () => void = () => undefined;
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    rest += chunk;
-    const lines = rest.split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) {
+  const child = spawnTsxChild(childScript, [dir], {
+    onLine: (line) => {
       const match = /^acked (\d+)$/.exec(line);
       if (match === null) badLines.push(line);
       else acks.push(Number(match[1]));
       ackTimes.push(performance.now());
-    }
-    onAck();
+    },
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => (stderr += chunk));
-  const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
   try {
     const wanted = 1 + Math.floor(random() * 3);
-    let exitedEarly = false;
-    await new Promise<void>((resolve) => {
-      onAck = () => {
-        if (acks.length >= wanted) resolve();
-      };
-      child.on('exit', () => {
-        exitedEarly = true;
-        resolve();
-      });
-    });
-    onAck = () => undefined;
-    if (exitedEarly) {
-      await closed;
-      assert.fail(`the child exited before the kill: ${stderr}`);
+    if (!(await child.until(() => acks.length >= wanted))) {
+      await child.closed;
+      assert.fail(`the child exited before the kill: ${child.stderr}`);
     }
     const first = ackTimes[0] ?? 0;
     const last = ackTimes[ackTimes.length - 1] ?? 0;
     const periodMs = acks.length > 1 ? (last - first) / (acks.length - 1) : 30;
     await sleep(random() * periodMs * 1.2);
     const ackedAtKill = Math.max(0, ...acks);
-    child.kill('SIGKILL');
-    const signal = await closed;
+    const { signal } = await child.killAndWait();
     assert.deepEqual(badLines, [], 'the child prints nothing but ack lines');
     for (let i = 1; i < acks.length; i++) assert.equal(acks[i], acks[i - 1]! + 1, 'acks are consecutive');
-    return { ackedAtKill, ackedTotal: Math.max(0, ...acks), signal, stderr };
+    return { ackedAtKill, ackedTotal: Math.max(0, ...acks), signal, stderr: child.stderr };
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child.kill();
   }
 }
 

@@ -16,7 +16,8 @@ import { replaceFileAtomically } from '../../src/durable/replace.js';
 import { writeSecretFile } from '../../src/durable/secret.js';
 import { tempMarker } from '../../src/durable/temp-names.js';
 import { NodeStorage } from '../../src/storage/node.js';
-import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
+import type { FileHandle, OpenFlags, Storage } from '../../src/storage/storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -31,58 +32,27 @@ function carveError(code: ErrorCode, path?: string): (error: unknown) => boolean
 }
 
 /** Records the handles opened through it and makes every FileHandle.sync() fail with EIO. */
-class FailingSyncStorage implements Storage {
-  readonly description: string;
-  locationOf(path: string): string {
-    return this.inner.locationOf(path);
-  }
+class FailingSyncStorage extends DelegatingStorage {
   syncCalls = 0;
   readonly opened: { path: string; flags: OpenFlags; mode: number | undefined }[] = [];
 
-  constructor(private readonly inner: Storage) {
-    this.description = `failing-sync:${inner.description}`;
+  constructor(inner: Storage) {
+    super(inner, `failing-sync:${inner.description}`);
   }
 
-  async open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
+  override open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
     this.opened.push({ path, flags, mode });
-    const handle = await this.inner.open(path, flags, mode);
-    return new Proxy(handle, {
-      get: (target, property) => {
-        if (property === 'sync') {
-          return async (): Promise<void> => {
-            this.syncCalls += 1;
-            throw new CarveError(ErrorCodes.EIO, 'injected fsync failure', { path: target.path });
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    return super.open(path, flags, mode);
   }
 
-  rename(fromPath: string, toPath: string): Promise<void> {
-    return this.inner.rename(fromPath, toPath);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  mkdir(path: string, mode?: number): Promise<void> {
-    return this.inner.mkdir(path, mode);
-  }
-  rmdir(path: string): Promise<void> {
-    return this.inner.rmdir(path);
-  }
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-  chmod(path: string, mode: number): Promise<void> {
-    return this.inner.chmod(path, mode);
-  }
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
+  protected override wrapHandle(handle: FileHandle): FileHandle {
+    const storage = this;
+    return new (class extends DelegatingFileHandle {
+      override async sync(): Promise<void> {
+        storage.syncCalls += 1;
+        throw new CarveError(ErrorCodes.EIO, 'injected fsync failure', { path: this.inner.path });
+      }
+    })(handle);
   }
 }
 

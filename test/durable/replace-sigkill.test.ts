@@ -12,7 +12,6 @@
  * test says nothing about fsync ordering under power loss; those cases are covered by the
  * simulator lab.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,25 +19,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempMarker } from '../../src/durable/temp-names.js';
+import { spawnTsxChild } from '../support/child-process.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { contentFor, parseHeader, targetName } from './replace-child.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const childScript = fileURLToPath(new URL('./replace-child.ts', import.meta.url));
 
 const kills = 40;
 const seed = Number(process.env.CARVE_SIGKILL_SEED ?? 0x5eed_c0de);
-
-/** mulberry32: a small seeded PRNG so the kill schedule is reproducible from the seed. */
-function seededRandom(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -56,72 +44,40 @@ interface KillRun {
 
 /** Runs one child from `firstVersion`, kills it after `extraAcks` more acks plus a random delay. */
 async function runAndKill(dir: string, firstVersion: number, random: () => number): Promise<KillRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript, dir, String(firstVersion)], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const acks: number[] = [];
   const ackTimes: number[] = [];
   const badLines: string[] = [];
-  let stdoutRest = '';
-  let stderr = '';
-  const extraAcks = 1 + Math.floor(random() * 3); // kill after 2 to 4 acks
-  const delayFraction = random(); // then somewhere within about one replace period
-
-  let onProgress: () => void = () => undefined;
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    stdoutRest += chunk;
-    const lines = stdoutRest.split('\n');
-    stdoutRest = lines.pop() ?? '';
-    for (const line of lines) {
+  const child = spawnTsxChild(childScript, [dir, String(firstVersion)], {
+    onLine: (line) => {
       const match = /^acked (\d+)$/.exec(line);
       if (match === null) badLines.push(line);
       else acks.push(Number(match[1]));
       ackTimes.push(performance.now());
-    }
-    onProgress();
+    },
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
+  const extraAcks = 1 + Math.floor(random() * 3); // kill after 2 to 4 acks
+  const delayFraction = random(); // then somewhere within about one replace period
 
   try {
     // Wait (without any deadline of our own) for enough acks, or for the child to die early.
-    let exitedEarly = false;
-    await new Promise<void>((resolve) => {
-      onProgress = () => {
-        if (acks.length >= 1 + extraAcks) resolve();
-      };
-      child.on('exit', () => {
-        exitedEarly = true;
-        resolve();
-      });
-    });
-    onProgress = () => undefined;
-    if (exitedEarly) {
-      const { code, signal } = await closed;
-      assert.fail(`child exited before the kill (code ${code}, signal ${signal}): ${stderr}`);
+    if (!(await child.until(() => acks.length >= 1 + extraAcks))) {
+      const { code, signal } = await child.closed;
+      assert.fail(`child exited before the kill (code ${code}, signal ${signal}): ${child.stderr}`);
     }
     const first = ackTimes[0] ?? 0;
     const last = ackTimes[ackTimes.length - 1] ?? 0;
     const periodMs = acks.length > 1 ? (last - first) / (acks.length - 1) : 10;
     await sleep(delayFraction * periodMs * 1.2);
     const ackedAtKill = acks.length === 0 ? 0 : Math.max(...acks);
-    child.kill('SIGKILL');
-    const { code, signal } = await closed;
+    const { code, signal } = await child.killAndWait();
     // Everything the child wrote before dying is in the pipe and has now been read.
     assert.deepEqual(badLines, [], 'the child writes nothing but ack lines');
     for (const [index, version] of acks.entries()) {
       assert.equal(version, firstVersion + index, 'acks are consecutive versions from the first');
     }
-    return { ackedAtKill, ackedTotal: Math.max(...acks), signal, exitCode: code, stderr };
+    return { ackedAtKill, ackedTotal: Math.max(...acks), signal, exitCode: code, stderr: child.stderr };
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    child.kill();
   }
 }
 

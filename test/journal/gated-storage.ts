@@ -3,13 +3,10 @@
  * handles, counts syncs in flight, and can hold every fdatasync until the test releases it, so
  * "what happens while a sync is in flight" is decided by the test, not by timing.
  */
-import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
+import type { FileHandle, Storage } from '../../src/storage/storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
 
-export class GatedStorage implements Storage {
-  readonly description: string;
-  locationOf(path: string): string {
-    return this.inner.locationOf(path);
-  }
+export class GatedStorage extends DelegatingStorage {
   readonly events: string[] = [];
   syncsInFlight = 0;
   maxSyncsInFlight = 0;
@@ -17,8 +14,8 @@ export class GatedStorage implements Storage {
   private holding = false;
   private onSyncStarted: (() => void) | undefined;
 
-  constructor(private readonly inner: Storage) {
-    this.description = `gated:${inner.description}`;
+  constructor(inner: Storage) {
+    super(inner, `gated:${inner.description}`);
   }
 
   /** From now on, every datasync waits for `release()`. */
@@ -39,21 +36,14 @@ export class GatedStorage implements Storage {
     });
   }
 
-  async open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
-    const handle = await this.inner.open(path, flags, mode);
+  protected override wrapHandle(handle: FileHandle): FileHandle {
     const storage = this;
-    return {
-      path: handle.path,
-      flags: handle.flags,
-      write: (data, positionBytes) => handle.write(data, positionBytes),
-      async append(data) {
+    return new (class extends DelegatingFileHandle {
+      override async append(data: Uint8Array): Promise<number> {
         storage.events.push(`append ${data.length}`);
-        return handle.append(data);
-      },
-      read: (lengthBytes, positionBytes) => handle.read(lengthBytes, positionBytes),
-      truncate: (sizeBytes) => handle.truncate(sizeBytes),
-      sync: () => handle.sync(),
-      async datasync() {
+        return super.append(data);
+      }
+      override async datasync(): Promise<void> {
         storage.syncsInFlight += 1;
         storage.maxSyncsInFlight = Math.max(storage.maxSyncsInFlight, storage.syncsInFlight);
         storage.events.push('datasync start');
@@ -61,39 +51,12 @@ export class GatedStorage implements Storage {
         storage.onSyncStarted = undefined;
         try {
           if (storage.holding) await new Promise<void>((resolve) => storage.held.push(resolve));
-          await handle.datasync();
+          await super.datasync();
         } finally {
           storage.syncsInFlight -= 1;
           storage.events.push('datasync end');
         }
-      },
-      stat: (): Promise<FileStat> => handle.stat(),
-      close: () => handle.close(),
-    };
-  }
-
-  rename(fromPath: string, toPath: string): Promise<void> {
-    return this.inner.rename(fromPath, toPath);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  mkdir(path: string, mode?: number): Promise<void> {
-    return this.inner.mkdir(path, mode);
-  }
-  rmdir(path: string): Promise<void> {
-    return this.inner.rmdir(path);
-  }
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-  chmod(path: string, mode: number): Promise<void> {
-    return this.inner.chmod(path, mode);
-  }
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
+      }
+    })(handle);
   }
 }

@@ -12,7 +12,6 @@
  * multi-process protocol (O_APPEND blocks, concurrent creation, resynchronisation, chains and
  * frontiers across processes), while power cuts are the simulator lab's business.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +20,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyzeJournal } from '../../src/journal/reader.js';
 import { NodeStorage } from '../../src/storage/node.js';
+import { spawnTsxChild, type TsxChild } from '../support/child-process.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { payloadFor, sharedJournal } from './multiprocess-child.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const childScript = fileURLToPath(new URL('./multiprocess-child.ts', import.meta.url));
 const rounds = 3;
 const killedPerRound = 3;
@@ -32,78 +32,30 @@ const finishingCount = 40;
 const lanes = 4;
 const seed = Number(process.env.CARVE_JOURNAL_SEED ?? 0x10a7_5eed);
 
-function seededRandom(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Child {
   readonly name: string;
+  readonly process: TsxChild;
   writerId: string | undefined;
   readonly acks: number[];
   readonly badLines: string[];
-  stderr: string;
-  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly kill: () => void;
-  /** Resolves once `count` acks have arrived (or the child has exited). */
-  readonly acked: (count: number) => Promise<void>;
 }
 
 function start(dir: string, name: string, count: number | 'forever'): Child {
-  const process_ = spawn(process.execPath, ['--import', 'tsx', childScript, dir, name, String(count), String(lanes)], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const waiters: Array<{ count: number; resolve: () => void }> = [];
-  let exited = false;
-  const wake = () => {
-    for (const waiter of waiters.splice(0)) {
-      if (exited || child.acks.length >= waiter.count) waiter.resolve();
-      else waiters.push(waiter);
-    }
-  };
-  let rest = '';
   const child: Child = {
     name,
+    process: spawnTsxChild(childScript, [dir, name, String(count), String(lanes)], {
+      onLine: (line) => {
+        const ack = /^ack (\d+)$/.exec(line);
+        const id = /^writer (\S+)$/.exec(line);
+        if (ack !== null) child.acks.push(Number(ack[1]));
+        else if (id !== null && child.writerId === undefined) child.writerId = id[1];
+        else child.badLines.push(line);
+      },
+    }),
     writerId: undefined,
     acks: [],
     badLines: [],
-    stderr: '',
-    closed: new Promise((resolve) => process_.on('close', (code, signal) => resolve({ code, signal }))),
-    kill: () => process_.kill('SIGKILL'),
-    acked: (count) => new Promise((resolve) => {
-      waiters.push({ count, resolve });
-      wake();
-    }),
   };
-  process_.stdout.setEncoding('utf8');
-  process_.stdout.on('data', (chunk: string) => {
-    rest += chunk;
-    const lines = rest.split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) {
-      const ack = /^ack (\d+)$/.exec(line);
-      const writer = /^writer (\S+)$/.exec(line);
-      if (ack !== null) child.acks.push(Number(ack[1]));
-      else if (writer !== null && child.writerId === undefined) child.writerId = writer[1];
-      else child.badLines.push(line);
-    }
-    wake();
-  });
-  process_.stderr.setEncoding('utf8');
-  process_.stderr.on('data', (chunk: string) => {
-    child.stderr += chunk;
-  });
-  process_.on('exit', () => {
-    exited = true;
-    wake();
-  });
   return child;
 }
 
@@ -121,18 +73,19 @@ describe('journal with real processes under SIGKILL', () => {
         const finishing = Array.from({ length: finishingPerRound }, (_, i) => start(dir, `f${round}${i}`, finishingCount));
         await Promise.all(
           killed.map(async (child) => {
-            await child.acked(5 + Math.floor(random() * 40));
+            const count = 5 + Math.floor(random() * 40);
+            await child.process.until(() => child.acks.length >= count);
             await new Promise((resolve) => setTimeout(resolve, random() * 15));
-            child.kill();
+            child.process.kill();
           }),
         );
         for (const child of killed) {
-          const { signal } = await child.closed;
-          assert.equal(signal, 'SIGKILL', `${where}: ${child.name} died of the kill, not on its own: ${child.stderr}`);
+          const { signal } = await child.process.closed;
+          assert.equal(signal, 'SIGKILL', `${where}: ${child.name} died of the kill, not on its own: ${child.process.stderr}`);
         }
         for (const child of finishing) {
-          const { code } = await child.closed;
-          assert.equal(code, 0, `${where}: ${child.name} finished: ${child.stderr}`);
+          const { code } = await child.process.closed;
+          assert.equal(code, 0, `${where}: ${child.name} finished: ${child.process.stderr}`);
           assert.equal(child.acks.length, finishingCount, `${where}: ${child.name} acknowledged every append`);
         }
         all.push(...killed, ...finishing);
@@ -162,7 +115,7 @@ describe('journal with real processes under SIGKILL', () => {
           `${inFlightAtKill} written-but-unacknowledged entries (killed during their sync) present; ${setAsideRegions} torn regions set aside`,
       );
     } finally {
-      for (const child of all) child.kill();
+      for (const child of all) child.process.kill();
       await rm(dir, { recursive: true, force: true });
     }
   });

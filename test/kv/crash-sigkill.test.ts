@@ -17,7 +17,6 @@
  * Scope: SIGKILL kills the process only; the page cache survives, so this says nothing about
  * power loss (the simulator lab covers that). Seed: CARVE_KV_SIGKILL_SEED.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -25,10 +24,10 @@ import assert from 'node:assert/strict';
 import { KvStore } from '../../src/kv/store.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import { join } from 'node:path';
+import { spawnTsxChild } from '../support/child-process.js';
 import { hex, seededRandom, withTempDir } from './kv-helpers.js';
 import { batchKey, batchMarker, lastKey, storeDirectory, tmpKey, valueFor } from './kv-writer-child.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const childScript = fileURLToPath(new URL('./kv-writer-child.ts', import.meta.url));
 
 const kills = 20;
@@ -45,46 +44,20 @@ interface Run {
 
 /** Spawns the child for `run` and SIGKILLs it once it has printed `killAfterAcks` acks (0: once it has opened). */
 async function runAndKill(dir: string, run: number, killAfterAcks: number): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript, dir, String(run), String(writers)], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const result: Run = { pid: -1, acks: [], signal: null, stderr: '', badLines: [] };
-  let rest = '';
-  let killed = false;
-  const maybeKill = () => {
-    if (!killed && result.pid > 0 && result.acks.length >= killAfterAcks) {
-      killed = true;
-      child.kill('SIGKILL');
-    }
-  };
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    rest += chunk;
-    const lines = rest.split('\n');
-    rest = lines.pop() ?? '';
-    for (const line of lines) {
+  const child = spawnTsxChild(childScript, [dir, String(run), String(writers)], {
+    onLine: (line) => {
       const opened = /^opened (\d+)$/.exec(line);
       const acked = /^acked (\d+) (\d+) (\d+)$/.exec(line);
       if (opened !== null) result.pid = Number(opened[1]);
       else if (acked !== null && Number(acked[1]) === run) result.acks.push({ w: Number(acked[2]), j: Number(acked[3]) });
       else result.badLines.push(line);
-    }
-    maybeKill();
+    },
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    result.stderr += chunk;
-  });
-  const closed = new Promise<NodeJS.Signals | null>((resolve) => {
-    child.on('close', (_code, signal) => resolve(signal));
-  });
-  try {
-    result.signal = await closed; // stdout has been read to its end: every ack the child printed is counted
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  if (rest !== '') result.badLines.push(`(partial line) ${rest}`);
+  if (await child.until(() => result.pid > 0 && result.acks.length >= killAfterAcks)) child.kill();
+  result.signal = (await child.closed).signal; // stdout has been read to its end: every ack the child printed is counted
+  result.stderr = child.stderr;
+  if (child.partialLine !== '') result.badLines.push(`(partial line) ${child.partialLine}`);
   return result;
 }
 

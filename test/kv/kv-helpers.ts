@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CarveError, ErrorCodes, type ErrorCode } from '../../src/errors.js';
 import { NodeStorage } from '../../src/storage/node.js';
-import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
+import type { FileHandle, Storage } from '../../src/storage/storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
+
+export { seededRandom } from '../support/seeded-random.js';
 
 /** An assert.throws / assert.rejects validator: a CarveError with this code (and path/offset if given). */
 export function carveError(code: ErrorCode, where: { path?: string; offset?: number } = {}): (error: unknown) => boolean {
@@ -47,18 +50,6 @@ export async function tempNodeStorage(prefix = 'carve-kv-'): Promise<{ storage: 
   return { storage, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** mulberry32: small seeded PRNG, so random schedules are reproducible from a seed. */
-export function seededRandom(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A held datasync: `reached` resolves when a datasync arrives at the hold; `release` lets it run. */
 export interface Hold {
   readonly reached: Promise<void>;
@@ -71,11 +62,7 @@ interface PendingHold {
 }
 
 /** Delegating Storage that instruments datasync/sync; see the file header. */
-export class ControlledStorage implements Storage {
-  readonly description: string;
-  locationOf(path: string): string {
-    return this.inner.locationOf(path);
-  }
+export class ControlledStorage extends DelegatingStorage {
   /** datasync calls that started, per handle path. */
   readonly datasyncCalls: string[] = [];
   /** datasync calls that returned successfully. */
@@ -88,8 +75,8 @@ export class ControlledStorage implements Storage {
   failDatasyncAt: number | undefined;
   private holds: PendingHold[] = [];
 
-  constructor(readonly inner: Storage) {
-    this.description = `controlled(${inner.description})`;
+  constructor(inner: Storage) {
+    super(inner, `controlled(${inner.description})`);
   }
 
   /** The next datasync to arrive waits until the returned hold is released. */
@@ -127,70 +114,24 @@ export class ControlledStorage implements Storage {
     }
   }
 
-  async open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
-    return new ControlledHandle(this, await this.inner.open(path, flags, mode));
-  }
-  rename(fromPath: string, toPath: string): Promise<void> {
-    return this.inner.rename(fromPath, toPath);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  mkdir(path: string, mode?: number): Promise<void> {
-    return this.inner.mkdir(path, mode);
-  }
-  rmdir(path: string): Promise<void> {
-    return this.inner.rmdir(path);
-  }
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-  chmod(path: string, mode: number): Promise<void> {
-    return this.inner.chmod(path, mode);
-  }
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
+  protected override wrapHandle(handle: FileHandle): FileHandle {
+    return new ControlledHandle(this, handle);
   }
 }
 
-class ControlledHandle implements FileHandle {
+class ControlledHandle extends DelegatingFileHandle {
   constructor(
     private readonly owner: ControlledStorage,
-    private readonly inner: FileHandle,
-  ) {}
-  get path(): string {
-    return this.inner.path;
+    inner: FileHandle,
+  ) {
+    super(inner);
   }
-  get flags(): OpenFlags {
-    return this.inner.flags;
-  }
-  write(data: Uint8Array, positionBytes: number): Promise<number> {
-    return this.inner.write(data, positionBytes);
-  }
-  append(data: Uint8Array): Promise<number> {
-    return this.inner.append(data);
-  }
-  read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {
-    return this.inner.read(lengthBytes, positionBytes);
-  }
-  truncate(sizeBytes: number): Promise<void> {
-    return this.inner.truncate(sizeBytes);
-  }
-  sync(): Promise<void> {
+  override sync(): Promise<void> {
     this.owner.syncCalls.push(this.inner.path);
-    return this.inner.sync();
+    return super.sync();
   }
-  datasync(): Promise<void> {
+  override datasync(): Promise<void> {
     return this.owner.datasyncOf(this.inner);
-  }
-  stat(): Promise<FileStat> {
-    return this.inner.stat();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

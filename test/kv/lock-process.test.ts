@@ -5,7 +5,6 @@
  * After the child is SIGKILLed, its LOCK (naming a dead pid) is taken over and the parent opens
  * the store and sees the child's write; after a clean exit the child leaves no LOCK behind.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,39 +13,30 @@ import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.js';
 import { KvStore } from '../../src/kv/store.js';
 import { NodeStorage } from '../../src/storage/node.js';
+import { spawnTsxChild, type TsxChild } from '../support/child-process.js';
 import { carveError, withTempDir } from './kv-helpers.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const childScript = fileURLToPath(new URL('./kv-lock-child.ts', import.meta.url));
 
 interface Holder {
-  child: ChildProcess;
+  child: TsxChild;
   pid: number;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
 /** Starts the child and resolves once it has printed "ready" (or fails if it exits first). */
 async function startHolder(dir: string): Promise<Holder> {
-  const child = spawn(process.execPath, ['--import', 'tsx', childScript, dir], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
-    child.on('close', (code, signal) => resolve({ code, signal, stderr }));
-  });
-  let out = '';
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      const match = /^ready (\d+)\n/.exec(out);
-      if (match !== null) resolve(Number(match[1]));
-    });
-    void exited.then(({ code, signal }) => reject(new Error(`child exited before ready (code ${code}, signal ${signal}): ${stderr}`)));
-  });
-  return { child, pid, exited };
+  const child = spawnTsxChild(childScript, [dir], { stdin: 'pipe' });
+  const readyPid = (): number | undefined => {
+    const match = /^ready (\d+)$/.exec(child.lines[0] ?? '');
+    return match === null ? undefined : Number(match[1]);
+  };
+  await child.until(() => readyPid() !== undefined);
+  const pid = readyPid();
+  if (pid === undefined) {
+    const { code, signal } = await child.closed;
+    throw new Error(`child exited before ready (code ${code}, signal ${signal}): ${child.stderr}`);
+  }
+  return { child, pid };
 }
 
 async function listing(dir: string): Promise<Record<string, string>> {
@@ -67,8 +57,7 @@ describe('the store lock across processes', () => {
         await assert.rejects(KvStore.open(await NodeStorage.open(dir), 'db'), carveError(ErrorCodes.DB_LOCKED), 'through another NodeStorage too');
         assert.deepEqual(await listing(dir), before, 'the refused open changed nothing (the LOCK is still the child\'s)');
 
-        holder.child.kill('SIGKILL');
-        const { signal } = await holder.exited;
+        const { signal } = await holder.child.killAndWait();
         assert.equal(signal, 'SIGKILL');
         assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${holder.pid}\n`, 'the dead child left its LOCK');
 
@@ -81,8 +70,7 @@ describe('the store lock across processes', () => {
           await db.close();
         }
       } finally {
-        if (holder.child.exitCode === null && holder.child.signalCode === null) holder.child.kill('SIGKILL');
-        await holder.exited;
+        await holder.child.killAndWait();
       }
     });
   });
@@ -93,9 +81,9 @@ describe('the store lock across processes', () => {
       try {
         const storage = await NodeStorage.open(dir);
         await assert.rejects(KvStore.open(storage, 'db'), carveError(ErrorCodes.DB_LOCKED));
-        holder.child.stdin!.end();
-        const { code, signal, stderr } = await holder.exited;
-        assert.equal(code, 0, `clean exit: ${stderr}`);
+        holder.child.process.stdin!.end();
+        const { code, signal } = await holder.child.closed;
+        assert.equal(code, 0, `clean exit: ${holder.child.stderr}`);
         assert.equal(signal, null);
         assert.ok(!(await readdir(join(dir, 'db'))).includes('LOCK'), 'close removed the LOCK');
         const db = await KvStore.open(storage, 'db');
@@ -105,8 +93,7 @@ describe('the store lock across processes', () => {
           await db.close();
         }
       } finally {
-        if (holder.child.exitCode === null && holder.child.signalCode === null) holder.child.kill('SIGKILL');
-        await holder.exited;
+        await holder.child.killAndWait();
       }
     });
   });

@@ -23,6 +23,7 @@ import { CarveError } from '../../src/errors.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, OpenFlags, Storage } from '../../src/storage/storage.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
+import { DelegatingStorage } from '../support/delegating-storage.js';
 
 // ---------------------------------------------------------------------------------------------
 // The namespace and the commands.
@@ -361,40 +362,14 @@ const commandsArb: fc.Arbitrary<Command[]> = fc
 const seed = 20240607;
 
 /** A storage that silently ignores chmod: the property must catch it. */
-class ChmodIgnoringStorage implements Storage {
-  readonly description = 'broken:chmod-ignored';
-  locationOf(path: string): string {
-    return this.inner.locationOf(path);
+class ChmodIgnoringStorage extends DelegatingStorage {
+  constructor(inner: Storage) {
+    super(inner, 'broken:chmod-ignored');
   }
-  constructor(private readonly inner: Storage) {}
-  open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
-    return mode === undefined ? this.inner.open(path, flags) : this.inner.open(path, flags, mode);
-  }
-  rename(fromPath: string, toPath: string): Promise<void> {
-    return this.inner.rename(fromPath, toPath);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  mkdir(path: string, mode?: number): Promise<void> {
-    return mode === undefined ? this.inner.mkdir(path) : this.inner.mkdir(path, mode);
-  }
-  rmdir(path: string): Promise<void> {
-    return this.inner.rmdir(path);
-  }
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-  stat(path: string): ReturnType<Storage['stat']> {
-    return this.inner.stat(path);
-  }
-  async chmod(path: string, mode: number): Promise<void> {
+  override async chmod(path: string, mode: number): Promise<void> {
     // Fails like the real thing (invalid mode, missing path) but never changes the mode.
     if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) return this.inner.chmod(path, mode);
     await this.inner.stat(path);
-  }
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
   }
 }
 

@@ -1,0 +1,14 @@
+/**
+ * seededRandom: mulberry32, a small seeded PRNG, so random schedules (kill moments, operation
+ * orders) are reproducible from a seed.
+ */
+export function seededRandom(initial: number): () => number {
+  let state = initial >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
