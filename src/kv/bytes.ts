@@ -20,3 +20,11 @@ export function concatBytes(parts: readonly Uint8Array[], totalBytes?: number): 
   }
   return out;
 }
+
+/**
+ * A copy that shares no memory with its source. (Buffer.prototype.slice does not copy: it is
+ * subarray under another name, so it cannot serve here.)
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
+}

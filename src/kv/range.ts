@@ -4,7 +4,7 @@
  * iteration sees exactly the state at the moment it was taken.
  */
 import type { Index } from './btree.js';
-import { keyToString, stringToKey } from './bytes.js';
+import { copyBytes, keyToString, stringToKey } from './bytes.js';
 
 export interface RangeOptions {
   gt?: Uint8Array;
@@ -32,7 +32,7 @@ export function* rangeEntries(index: Index, options: RangeOptions): Generator<[U
     for (const [key, value] of index.entriesReversed(start, undefined, lt !== undefined && lte === undefined)) {
       if (!belowHigh(key)) continue;
       if (!aboveLow(key)) return;
-      yield [stringToKey(key), value.slice()];
+      yield [stringToKey(key), copyBytes(value)];
       if (++emitted >= limit) return;
     }
     return;
@@ -41,7 +41,7 @@ export function* rangeEntries(index: Index, options: RangeOptions): Generator<[U
   for (const [key, value] of index.entries(start)) {
     if (!aboveLow(key)) continue;
     if (!belowHigh(key)) return;
-    yield [stringToKey(key), value.slice()];
+    yield [stringToKey(key), copyBytes(value)];
     if (++emitted >= limit) return;
   }
 }

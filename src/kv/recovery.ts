@@ -20,7 +20,7 @@ import { readFileIfExists } from '../storage/files.js';
 import { joinPath, parentPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
 import { decodeBatch } from './batch-codec.js';
-import { keyToString } from './bytes.js';
+import { copyBytes, keyToString } from './bytes.js';
 import { dataFileName, parseDataFile } from './data-file.js';
 import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-file.js';
 import { type ReadLog, logHeaderBytes, parseLog } from './log-format.js';
@@ -70,7 +70,7 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   if (dataBytes !== undefined) {
     const data = parseDataFile(dataBytes, dataPath);
     firstLogNumber = data.firstLogNumber;
-    for (const [key, value] of data.entries) entries.set(keyToString(key), value.slice());
+    for (const [key, value] of data.entries) entries.set(keyToString(key), copyBytes(value));
   }
   const logs = names
     .map((name) => ({ name, number: logNumberOf(name) }))
@@ -130,7 +130,7 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
       const batch = decodeBatch(record.payload, log.path, record.offset);
       sequence = Math.max(sequence, batch.sequence);
       for (const op of batch.ops) {
-        if (op.type === 'put') entries.set(keyToString(op.key), op.value.slice());
+        if (op.type === 'put') entries.set(keyToString(op.key), copyBytes(op.value));
         else entries.delete(keyToString(op.key));
       }
     }

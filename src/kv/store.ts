@@ -21,7 +21,7 @@ import { replaceFileAtomicallyWith } from '../durable/replace.js';
 import { joinPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
 import { type BatchOp, decodeBatch, encodeBatch, encodedBatchBytes } from './batch-codec.js';
-import { keyToString, stringToKey } from './bytes.js';
+import { copyBytes, keyToString, stringToKey } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
@@ -109,7 +109,7 @@ export class KvStore {
   /** The value (a copy the caller may keep or change), or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
     this.checkOpen();
-    return this.index.get(keyToString(key))?.slice();
+    return copyOrUndefined(this.index.get(keyToString(key)));
   }
 
   /** Applies the operations atomically; resolves once they are durable. */
@@ -141,7 +141,7 @@ export class KvStore {
     this.checkOpen();
     const frozen = this.index.clone();
     return {
-      get: (key) => frozen.get(keyToString(key))?.slice(),
+      get: (key) => copyOrUndefined(frozen.get(keyToString(key))),
       entries: (options = {}) => rangeEntries(frozen, options),
       size: frozen.size,
     };
@@ -236,6 +236,10 @@ export class KvStore {
     const failure = this.committer.failed;
     if (failure !== undefined) throw failure;
   }
+}
+
+function copyOrUndefined(value: Uint8Array | undefined): Uint8Array | undefined {
+  return value === undefined ? undefined : copyBytes(value);
 }
 
 function* mapEntries(index: Index): Generator<[Uint8Array, Uint8Array]> {

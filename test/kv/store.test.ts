@@ -778,3 +778,18 @@ for (const backend of backends) {
     });
   });
 }
+
+describe('values handed out are copies', () => {
+  it('changing a value returned by get, a snapshot or an iteration never changes the store', async () => {
+    const storage = new SimStorage();
+    const db = await KvStore.open(storage, 'copies');
+    const key = new TextEncoder().encode('k');
+    await db.put(key, new TextEncoder().encode('value'));
+    const snapshot = db.snapshot();
+    const handedOut = [db.get(key)!, snapshot.get(key)!, ...[...db.entries()].map(([, value]) => value)];
+    for (const value of handedOut) value[0] = 0x58;
+    assert.equal(new TextDecoder().decode(db.get(key)), 'value');
+    assert.equal(new TextDecoder().decode(snapshot.get(key)), 'value');
+    await db.close();
+  });
+});
