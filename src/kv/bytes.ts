@@ -1,12 +1,14 @@
 /**
- * Byte helpers for the store. Keys are held in memory as latin1 strings (one char per byte), so
- * JavaScript's string order is exactly the bytewise order of the keys, and comparisons are fast.
+ * Byte helpers for the store. Keys and values are held in memory as latin1 strings (one char per
+ * byte): JavaScript's string order is then exactly the bytewise order of the keys, comparisons are
+ * fast, strings are immutable (no caller can change a stored value), and each costs less memory
+ * than a Buffer object. Converting either way copies.
  */
-export function keyToString(key: Uint8Array): string {
+export function bytesToLatin1(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
-export function stringToKey(key: string): Uint8Array {
+export function latin1ToBytes(key: string): Uint8Array {
   return Buffer.from(key, 'latin1');
 }
 
@@ -21,10 +23,3 @@ export function concatBytes(parts: readonly Uint8Array[], totalBytes?: number): 
   return out;
 }
 
-/**
- * A copy that shares no memory with its source. (Buffer.prototype.slice does not copy: it is
- * subarray under another name, so it cannot serve here.)
- */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  return Uint8Array.prototype.slice.call(bytes);
-}

@@ -2,7 +2,9 @@
  * Group commit. Writers queue their encoded batches; one flusher at a time takes every queued
  * batch (up to maxGroupBytes), frames them, writes them with one write call and makes them
  * durable with one fdatasync, then applies them in order and resolves their promises. There
- * is no artificial delay: a group is whatever queued while the previous sync ran.
+ * is no artificial delay: a group is whatever queued while the previous sync ran. As soon as a
+ * group's sync returns, the next group's write and sync start, and the finished group is applied
+ * while the disk works; one sync is in flight at a time, and groups apply in commit order.
  *
  * A failed write or sync fails every commit in the group and every commit after it: the store
  * is then failed until reopened and recovered from disk. A sync error is never retried.
@@ -10,8 +12,7 @@
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
 import type { ActiveLog } from './log-file.js';
-import { encodeRecord } from './log-format.js';
-import { concatBytes } from './bytes.js';
+import { encodeRecords } from './log-format.js';
 import { maxGroupBytes } from './limits.js';
 
 export type Durability = 'sync' | 'none';
@@ -96,14 +97,24 @@ export class GroupCommitter {
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const head = this.queue[0]!;
+      let inFlight: { group: Commit[]; io: Promise<boolean> } | undefined;
+      for (;;) {
+        if (inFlight !== undefined) {
+          const done = inFlight;
+          const synced = await done.io;
+          // Start the next group's I/O before applying this one, so the disk is never idle for it.
+          inFlight = synced && this.queue[0]?.kind === 'commit' ? this.startGroup(this.takeGroup()) : undefined;
+          this.complete(done.group, synced);
+          continue;
+        }
+        const head = this.queue[0];
+        if (head === undefined) return;
         if (head.kind === 'exclusive') {
           this.queue.shift();
           await head.task().then(head.resolve, head.reject);
           continue;
         }
-        await this.flushGroup(this.takeGroup());
+        inFlight = this.startGroup(this.takeGroup());
       }
     } finally {
       this.flushing = false;
@@ -125,25 +136,38 @@ export class GroupCommitter {
     return group;
   }
 
-  private async flushGroup(group: Commit[]): Promise<void> {
+  /** Writes and syncs a group; resolves true once it is durable, false if the log failed. */
+  private startGroup(group: Commit[]): { group: Commit[]; io: Promise<boolean> } {
     const log = this.log;
-    if (this.failure !== undefined) {
-      for (const commit of group) commit.reject(this.failure);
-      return;
-    }
-    const records = group.map((commit) => encodeRecord(commit.payload, log.salt, log.durableOffsetBytes));
-    const totalBytes = records.reduce((sum, record) => sum + record.length, 0);
-    try {
-      await log.handle.write(records.length === 1 ? records[0]! : concatBytes(records, totalBytes), log.endOffsetBytes);
-      log.endOffsetBytes += totalBytes;
-      if (this.durability === 'sync') {
-        await log.handle.datasync();
-        this.stats.syncs += 1;
-        log.durableOffsetBytes = log.endOffsetBytes;
+    if (this.failure !== undefined) return { group, io: Promise.resolve(false) };
+    const bytes = encodeRecords(
+      group.map((commit) => commit.payload),
+      log.salt,
+      log.durableOffsetBytes,
+    );
+    const offset = log.endOffsetBytes;
+    log.endOffsetBytes += bytes.length;
+    const io = (async () => {
+      try {
+        await log.handle.write(bytes, offset);
+        if (this.durability === 'sync') {
+          await log.handle.datasync();
+          this.stats.syncs += 1;
+          log.durableOffsetBytes = offset + bytes.length;
+        }
+        return true;
+      } catch (error) {
+        this.onFailure?.(log);
+        this.fail(error, log.path);
+        return false;
       }
-    } catch (error) {
-      this.onFailure?.(log);
-      this.fail(error, log.path);
+    })();
+    return { group, io };
+  }
+
+  /** Applies and acknowledges a durable group in order, or refuses a failed one. */
+  private complete(group: Commit[], synced: boolean): void {
+    if (!synced) {
       for (const commit of group) commit.reject(this.failure);
       return;
     }

@@ -70,16 +70,25 @@ export function decodeLogHeader(bytes: Uint8Array, path: string): LogHeader {
 
 /** Frames one record; `durableOffset` is how far the log was known to be synced when it was written. */
 export function encodeRecord(payload: Uint8Array, salt: number, durableOffset: number): Uint8Array {
-  const out = Buffer.allocUnsafe(recordHeaderBytes + payload.length);
-  out.writeUInt32LE(payload.length, 4);
-  out[8] = recordTypeBatch;
-  out[9] = 0;
-  out[10] = 0;
-  out[11] = 0;
-  out.writeUInt32LE(salt, 12);
-  out.writeDoubleLE(durableOffset, 16);
-  out.set(payload, recordHeaderBytes);
-  out.writeUInt32LE(crc32c(out.subarray(4)), 0);
+  return encodeRecords([payload], salt, durableOffset);
+}
+
+/** Frames records back to back into one buffer (one group commit's write). */
+export function encodeRecords(payloads: readonly Uint8Array[], salt: number, durableOffset: number): Buffer {
+  let totalBytes = 0;
+  for (const payload of payloads) totalBytes += recordHeaderBytes + payload.length;
+  const out = Buffer.allocUnsafe(totalBytes);
+  let offset = 0;
+  for (const payload of payloads) {
+    const end = offset + recordHeaderBytes + payload.length;
+    out.writeUInt32LE(payload.length, offset + 4);
+    out.writeUInt32LE(recordTypeBatch, offset + 8); // type byte, then three zero bytes
+    out.writeUInt32LE(salt, offset + 12);
+    out.writeDoubleLE(durableOffset, offset + 16);
+    out.set(payload, offset + recordHeaderBytes);
+    out.writeUInt32LE(crc32c(out.subarray(offset + 4, end)), offset);
+    offset = end;
+  }
   return out;
 }
 

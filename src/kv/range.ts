@@ -4,7 +4,7 @@
  * iteration sees exactly the state at the moment it was taken.
  */
 import type { Index } from './btree.js';
-import { copyBytes, keyToString, stringToKey } from './bytes.js';
+import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 
 export interface RangeOptions {
   gt?: Uint8Array;
@@ -18,10 +18,10 @@ export interface RangeOptions {
 
 /** gte takes precedence over gt, and lte over lt, when both are given (as in abstract-level). */
 export function* rangeEntries(index: Index, options: RangeOptions): Generator<[Uint8Array, Uint8Array]> {
-  const gte = options.gte === undefined ? undefined : keyToString(options.gte);
-  const gt = options.gt === undefined || gte !== undefined ? undefined : keyToString(options.gt);
-  const lte = options.lte === undefined ? undefined : keyToString(options.lte);
-  const lt = options.lt === undefined || lte !== undefined ? undefined : keyToString(options.lt);
+  const gte = options.gte === undefined ? undefined : bytesToLatin1(options.gte);
+  const gt = options.gt === undefined || gte !== undefined ? undefined : bytesToLatin1(options.gt);
+  const lte = options.lte === undefined ? undefined : bytesToLatin1(options.lte);
+  const lt = options.lt === undefined || lte !== undefined ? undefined : bytesToLatin1(options.lt);
   const limit = options.limit === undefined || options.limit < 0 ? Infinity : options.limit;
   const aboveLow = (key: string) => (gt === undefined || key > gt) && (gte === undefined || key >= gte);
   const belowHigh = (key: string) => (lt === undefined || key < lt) && (lte === undefined || key <= lte);
@@ -32,7 +32,7 @@ export function* rangeEntries(index: Index, options: RangeOptions): Generator<[U
     for (const [key, value] of index.entriesReversed(start, undefined, lt !== undefined && lte === undefined)) {
       if (!belowHigh(key)) continue;
       if (!aboveLow(key)) return;
-      yield [stringToKey(key), copyBytes(value)];
+      yield [latin1ToBytes(key), latin1ToBytes(value)];
       if (++emitted >= limit) return;
     }
     return;
@@ -41,7 +41,7 @@ export function* rangeEntries(index: Index, options: RangeOptions): Generator<[U
   for (const [key, value] of index.entries(start)) {
     if (!aboveLow(key)) continue;
     if (!belowHigh(key)) return;
-    yield [stringToKey(key), copyBytes(value)];
+    yield [latin1ToBytes(key), latin1ToBytes(value)];
     if (++emitted >= limit) return;
   }
 }

@@ -20,14 +20,14 @@ import { readFileIfExists } from '../storage/files.js';
 import { joinPath, parentPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
 import { decodeBatch } from './batch-codec.js';
-import { copyBytes, keyToString } from './bytes.js';
+import { bytesToLatin1 } from './bytes.js';
 import { dataFileName, parseDataFile } from './data-file.js';
 import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-file.js';
 import { type ReadLog, logHeaderBytes, parseLog } from './log-format.js';
 
 export interface Recovered {
-  /** Final state, keys as latin1 strings, in any order. */
-  readonly entries: Map<string, Uint8Array>;
+  /** Final state, keys and values as latin1 strings, in any order. */
+  readonly entries: Map<string, string>;
   readonly sequence: number;
   /** The number the next new log gets. */
   readonly nextLogNumber: number;
@@ -63,14 +63,14 @@ interface LogToReplay {
 
 export async function recoverDirectory(storage: Storage, directory: string, createIfMissing: boolean): Promise<Recovered> {
   const names = await storage.readdir(directory);
-  const entries = new Map<string, Uint8Array>();
+  const entries = new Map<string, string>();
   let firstLogNumber = 1;
   const dataPath = joinPath(directory, dataFileName);
   const dataBytes = names.includes(dataFileName) ? await readFileIfExists(storage, dataPath) : undefined;
   if (dataBytes !== undefined) {
     const data = parseDataFile(dataBytes, dataPath);
     firstLogNumber = data.firstLogNumber;
-    for (const [key, value] of data.entries) entries.set(keyToString(key), copyBytes(value));
+    for (const [key, value] of data.entries) entries.set(bytesToLatin1(key), bytesToLatin1(value));
   }
   const logs = names
     .map((name) => ({ name, number: logNumberOf(name) }))
@@ -130,8 +130,8 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
       const batch = decodeBatch(record.payload, log.path, record.offset);
       sequence = Math.max(sequence, batch.sequence);
       for (const op of batch.ops) {
-        if (op.type === 'put') entries.set(keyToString(op.key), copyBytes(op.value));
-        else entries.delete(keyToString(op.key));
+        if (op.type === 'put') entries.set(bytesToLatin1(op.key), bytesToLatin1(op.value));
+        else entries.delete(bytesToLatin1(op.key));
       }
     }
   }

@@ -20,8 +20,8 @@ import { CarveError, ErrorCodes, assert } from '../errors.js';
 import { replaceFileAtomicallyWith } from '../durable/replace.js';
 import { joinPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
-import { type BatchOp, decodeBatch, encodeBatch, encodedBatchBytes } from './batch-codec.js';
-import { copyBytes, keyToString, stringToKey } from './bytes.js';
+import { type BatchOp, encodeBatch, encodedBatchBytes } from './batch-codec.js';
+import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
@@ -109,7 +109,7 @@ export class KvStore {
   /** The value (a copy the caller may keep or change), or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
     this.checkOpen();
-    return copyOrUndefined(this.index.get(keyToString(key)));
+    return bytesOrUndefined(this.index.get(bytesToLatin1(key)));
   }
 
   /** Applies the operations atomically; resolves once they are durable. */
@@ -123,8 +123,9 @@ export class KvStore {
     }
     this.sequence += 1;
     const payload = encodeBatch({ sequence: this.sequence, ops });
-    // Apply what was logged, not the caller's buffers, which the caller may reuse.
-    await this.committer.commit(payload, () => this.apply(decodeBatch(payload, this.directory, 0).ops));
+    // Copied now (latin1 strings), so the caller may reuse its buffers at once.
+    const changes = ops.map((op): Change => [bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined]);
+    await this.committer.commit(payload, () => this.apply(changes));
     if (this.shouldCheckpoint()) void this.checkpoint().catch(() => undefined);
   }
 
@@ -141,7 +142,7 @@ export class KvStore {
     this.checkOpen();
     const frozen = this.index.clone();
     return {
-      get: (key) => copyOrUndefined(frozen.get(keyToString(key))),
+      get: (key) => bytesOrUndefined(frozen.get(bytesToLatin1(key))),
       entries: (options = {}) => rangeEntries(frozen, options),
       size: frozen.size,
     };
@@ -224,10 +225,10 @@ export class KvStore {
     return threshold > 0 && this.checkpointRunning === undefined && this.committer.activeLog.endOffsetBytes > threshold;
   }
 
-  private apply(ops: readonly BatchOp[]): void {
-    for (const op of ops) {
-      if (op.type === 'put') this.index.set(keyToString(op.key), op.value);
-      else this.index.delete(keyToString(op.key));
+  private apply(changes: readonly Change[]): void {
+    for (const [key, value] of changes) {
+      if (value === undefined) this.index.delete(key);
+      else this.index.set(key, value);
     }
   }
 
@@ -238,12 +239,15 @@ export class KvStore {
   }
 }
 
-function copyOrUndefined(value: Uint8Array | undefined): Uint8Array | undefined {
-  return value === undefined ? undefined : copyBytes(value);
+/** A key and its new value (undefined: deleted), as latin1 strings. */
+type Change = readonly [string, string | undefined];
+
+function bytesOrUndefined(value: string | undefined): Uint8Array | undefined {
+  return value === undefined ? undefined : latin1ToBytes(value);
 }
 
 function* mapEntries(index: Index): Generator<[Uint8Array, Uint8Array]> {
-  for (const [key, value] of index.entries()) yield [stringToKey(key), value];
+  for (const [key, value] of index.entries()) yield [latin1ToBytes(key), latin1ToBytes(value)];
 }
 
 
