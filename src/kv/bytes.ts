@@ -4,8 +4,9 @@
  * fast, strings are immutable (no caller can change a stored value), and each costs less memory
  * than a Buffer object. Converting either way copies.
  */
-export function bytesToLatin1(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+export function bytesToLatin1(bytes: Uint8Array): string {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buffer.toString('latin1');
 }
 
 export function latin1ToBytes(key: string): Uint8Array {

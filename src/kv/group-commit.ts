@@ -3,8 +3,9 @@
  * batch (up to maxGroupBytes), frames them, writes them with one write call and makes them
  * durable with one fdatasync, then applies them in order and resolves their promises. There
  * is no artificial delay: a group is whatever queued while the previous sync ran. As soon as a
- * group's sync returns, the next group's write and sync start, and the finished group is applied
- * while the disk works; one sync is in flight at a time, and groups apply in commit order.
+ * group's sync returns, the next group's write starts; once its fdatasync has been issued, the
+ * finished group is applied and acknowledged while the disk works (so that CPU work never
+ * delays issuing a sync). One sync is in flight at a time, and groups apply in commit order.
  *
  * A failed write or sync fails every commit in the group and every commit after it: the store
  * is then failed until reopened and recovered from disk. A sync error is never retried.
@@ -30,6 +31,14 @@ interface Exclusive {
   readonly task: () => Promise<void>;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+}
+
+interface GroupIo {
+  readonly group: Commit[];
+  /** Resolves true once the group is durable, false if the log failed. */
+  readonly io: Promise<boolean>;
+  /** Resolves once the group's fdatasync has been issued (or the I/O ended). */
+  readonly syncIssued: Promise<void>;
 }
 
 export interface GroupCommitStats {
@@ -97,13 +106,15 @@ export class GroupCommitter {
 
   private async flushLoop(): Promise<void> {
     try {
-      let inFlight: { group: Commit[]; io: Promise<boolean> } | undefined;
+      let inFlight: GroupIo | undefined;
       for (;;) {
         if (inFlight !== undefined) {
           const done = inFlight;
           const synced = await done.io;
-          // Start the next group's I/O before applying this one, so the disk is never idle for it.
+          // Start the next group's I/O before applying this one, and apply once its sync is
+          // issued: the disk is never idle waiting for this thread.
           inFlight = synced && this.queue[0]?.kind === 'commit' ? this.startGroup(this.takeGroup()) : undefined;
+          await inFlight?.syncIssued;
           this.complete(done.group, synced);
           continue;
         }
@@ -136,10 +147,14 @@ export class GroupCommitter {
     return group;
   }
 
-  /** Writes and syncs a group; resolves true once it is durable, false if the log failed. */
-  private startGroup(group: Commit[]): { group: Commit[]; io: Promise<boolean> } {
+  /** Writes and syncs a group; `io` resolves true once it is durable, false if the log failed. */
+  private startGroup(group: Commit[]): GroupIo {
     const log = this.log;
-    if (this.failure !== undefined) return { group, io: Promise.resolve(false) };
+    if (this.failure !== undefined) return { group, io: Promise.resolve(false), syncIssued: Promise.resolve() };
+    let markSyncIssued!: () => void;
+    const syncIssued = new Promise<void>((resolve) => {
+      markSyncIssued = resolve;
+    });
     const bytes = encodeRecords(
       group.map((commit) => commit.payload),
       log.salt,
@@ -151,7 +166,9 @@ export class GroupCommitter {
       try {
         await log.handle.write(bytes, offset);
         if (this.durability === 'sync') {
-          await log.handle.datasync();
+          const syncing = log.handle.datasync();
+          markSyncIssued();
+          await syncing;
           this.stats.syncs += 1;
           log.durableOffsetBytes = offset + bytes.length;
         }
@@ -160,9 +177,11 @@ export class GroupCommitter {
         this.onFailure?.(log);
         this.fail(error, log.path);
         return false;
+      } finally {
+        markSyncIssued();
       }
     })();
-    return { group, io };
+    return { group, io, syncIssued };
   }
 
   /** Applies and acknowledges a durable group in order, or refuses a failed one. */
