@@ -22,15 +22,11 @@ import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CarveModules } from './kv-carve.js';
 import { loadLevel, loadLmdb, loadSqlite } from './kv-peers.js';
-import { applyWithoutDecode, pipelineCommits, simpleComparator } from './kv-prototypes.js';
 
 export const engineNames = ['carve', 'ceiling', 'sqlite', 'level', 'lmdb'] as const;
 /**
  * Variants for profiling, never run by default (pick them with --engines):
  *   carve-none        KvStore with durability 'none' (no fdatasync): Carve's CPU-bound limit
- *   carve-pipelined   KvStore with the pipelined group commit of bench/kv-prototypes.ts
- *   carve-tuned       the same plus records framed in one buffer per group, apply without
- *                     re-decoding, and a simple comparator with 64-entry nodes (ibid.)
  *   ceiling-dsync     the ceiling with the file opened O_DSYNC and no fdatasync call: one
  *                     write per group, durable when it returns (one thread-pool trip, not two)
  *   ceiling-prealloc  the ceiling writing into a file preallocated (zero-filled and fsynced) at
@@ -39,8 +35,6 @@ export const engineNames = ['carve', 'ceiling', 'sqlite', 'level', 'lmdb'] as co
  */
 export const experimentalEngineNames = [
   'carve-none',
-  'carve-pipelined',
-  'carve-tuned',
   'ceiling-dsync',
   'ceiling-prealloc',
   'ceiling-prealloc-dsync',
@@ -74,8 +68,6 @@ export async function openEngine(name: EngineName, dir: string): Promise<CommitE
   switch (name) {
     case 'carve':
     case 'carve-none':
-    case 'carve-pipelined':
-    case 'carve-tuned':
       return openCarve(dir, name);
     case 'ceiling':
     case 'ceiling-dsync':
@@ -91,16 +83,11 @@ export async function openEngine(name: EngineName, dir: string): Promise<CommitE
   }
 }
 
-async function openCarve(dir: string, name: 'carve' | 'carve-none' | 'carve-pipelined' | 'carve-tuned'): Promise<CommitEngine> {
+async function openCarve(dir: string, name: 'carve' | 'carve-none'): Promise<CommitEngine> {
   const carve = carveModules;
   if (carve === undefined) throw new Error('bench/kv-engines: useCarve() was not called');
   const storage = await carve.NodeStorage.open(dir);
   const store = await carve.KvStore.open(storage, 'db', { durability: name === 'carve-none' ? 'none' : 'sync' });
-  if (name === 'carve-pipelined' || name === 'carve-tuned') pipelineCommits(carve, store, name === 'carve-tuned');
-  if (name === 'carve-tuned') {
-    applyWithoutDecode(carve, store);
-    simpleComparator(store);
-  }
   const start = { ...store.stats };
   return {
     name,
