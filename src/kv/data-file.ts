@@ -8,6 +8,7 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { CarveError, ErrorCodes } from '../errors.js';
+import { checkFileStart } from './file-start.js';
 import type { FileHandle } from '../storage/storage.js';
 
 export const dataFileName = 'data.ckpt';
@@ -75,14 +76,7 @@ export async function writeDataFile(
 }
 
 export function parseDataFile(bytes: Uint8Array, path: string): DataFileContents {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.toString('latin1', 0, Math.min(8, view.length));
-  if (magic !== dataMagic.slice(0, magic.length) || view.length === 0) {
-    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve data file (bad magic)', { path, offset: 0 });
-  }
-  if (view.length < headerBytes) {
-    throw new CarveError(ErrorCodes.CORRUPT, `data file is ${view.length} B, shorter than its header`, { path, offset: view.length });
-  }
+  const view = checkFileStart(bytes, dataMagic, headerBytes, 'data file', path);
   if (view.readUInt32LE(28) !== crc32c(view.subarray(0, 28))) {
     throw new CarveError(ErrorCodes.CORRUPT, 'data file header checksum mismatch', { path, offset: 0 });
   }

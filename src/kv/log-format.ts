@@ -15,6 +15,7 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { CarveError, ErrorCodes } from '../errors.js';
+import { checkFileStart } from './file-start.js';
 
 export const logMagic = 'CARVEKVL';
 export const logFormatVersion = 1;
@@ -45,14 +46,7 @@ export function encodeLogHeader(header: LogHeader): Uint8Array {
 }
 
 export function decodeLogHeader(bytes: Uint8Array, path: string): LogHeader {
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.toString('latin1', 0, Math.min(8, view.length));
-  if (magic !== logMagic.slice(0, magic.length) || view.length === 0) {
-    throw new CarveError(ErrorCodes.FOREIGN_FILE, 'not a Carve log file (bad magic)', { path, offset: 0 });
-  }
-  if (view.length < logHeaderBytes) {
-    throw new CarveError(ErrorCodes.CORRUPT, `log file is ${view.length} B, shorter than its header`, { path, offset: view.length });
-  }
+  const view = checkFileStart(bytes, logMagic, logHeaderBytes, 'log file', path);
   if (view.readUInt32LE(headerCrcOffset) !== crc32c(view.subarray(0, headerCrcOffset))) {
     throw new CarveError(ErrorCodes.CORRUPT, 'log file header checksum mismatch', { path, offset: 0 });
   }
