@@ -45,7 +45,7 @@ function assertBytes(actual: Uint8Array, expected: string | Uint8Array | number[
 }
 
 /** Asserts that `promise` rejects with a CarveError of this code naming this path. */
-async function rejectsWith(promise: Promise<unknown>, code: string, path: string): Promise<void> {
+export async function rejectsWith(promise: Promise<unknown>, code: string, path: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof CarveError, `expected a CarveError, got ${String(error)}`);
     assert.equal(error.code, code, `error code of: ${error.message}`);

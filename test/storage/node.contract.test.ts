@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { CarveError } from '../../src/errors.js';
 import { NodeStorage } from '../../src/storage/node.js';
-import { storageContract } from './contract.js';
+import { rejectsWith, storageContract } from './contract.js';
 
 /** A fresh directory holding the storage root 'root' (so "next to the root" can be checked). */
 async function makeBase(): Promise<string> {
@@ -24,14 +24,6 @@ storageContract('NodeStorage', async () => {
   return { storage, cleanup: () => fs.rm(base, { recursive: true, force: true }) };
 });
 
-async function rejectsWith(promise: Promise<unknown>, code: string, path: string): Promise<void> {
-  await assert.rejects(promise, (error: unknown) => {
-    assert.ok(error instanceof CarveError, `expected a CarveError, got ${String(error)}`);
-    assert.equal(error.code, code, `error code of: ${error.message}`);
-    assert.equal(error.path, path, `error path of: ${error.message}`);
-    return true;
-  });
-}
 
 describe('NodeStorage only', () => {
   let base: string;
