@@ -11,6 +11,7 @@ import {
   type FileHandle,
   type FileStat,
   type OpenFlags,
+  type OpenOptions,
   type Storage,
   createsFile,
   defaultDirectoryMode,
@@ -117,28 +118,29 @@ export class SimStorage implements Storage {
 
   // ---- Storage ----
 
-  async open(path: string, flags: OpenFlags, mode: number = defaultFileMode): Promise<FileHandle> {
+  async open(path: string, flags: OpenFlags, mode: number = defaultFileMode, options: OpenOptions = {}): Promise<FileHandle> {
     if (!openFlagValues.includes(flags)) {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `unknown open flags '${String(flags)}'`, { path });
     }
     checkMode(mode, path);
     const components = pathComponents(path);
-    return this.operation('open', `open(${show(path)}, ${flags})`, path, () => {
+    const dsync = options.dsync === true;
+    return this.operation('open', `open(${show(path)}, ${flags}${dsync ? ', O_DSYNC' : ''})`, path, () => {
       const existing = components.length === 0 ? rootInodeNumber : this.lookupIn(components, path);
       if (existing !== undefined) {
         if (createsFile(flags) && isExclusive(flags)) throw fsError(ErrorCodes.EEXIST, 'file already exists', path);
         const inode = this.inode(existing);
         if (inode.kind === 'directory') {
           if (isWritable(flags)) throw fsError(ErrorCodes.EISDIR, 'illegal operation on a directory', path);
-          return this.newHandle(existing, path, flags);
+          return this.newHandle(existing, path, flags, dsync);
         }
         if (truncatesFile(flags) && inode.sizeBytes > 0) this.truncateLive(existing, 0, path);
-        return this.newHandle(existing, path, flags);
+        return this.newHandle(existing, path, flags, dsync);
       }
       if (!createsFile(flags)) throw fsError(ErrorCodes.ENOENT, 'no such file or directory', path);
       const { dirIno, name } = this.parentOf(components, path);
       const ino = this.createInode(dirIno, name, { kind: 'file', mode: mode & ~this.umask }, path);
-      return this.newHandle(ino, path, flags);
+      return this.newHandle(ino, path, flags, dsync);
     });
   }
 
@@ -389,9 +391,9 @@ export class SimStorage implements Storage {
     file.data = (onMedia?.data ?? new Uint8Array(0)).slice(0, file.sizeBytes);
   }
 
-  private newHandle(ino: number, path: string, flags: OpenFlags): SimFileHandle {
+  private newHandle(ino: number, path: string, flags: OpenFlags, dsync: boolean): SimFileHandle {
     this.openHandles.set(ino, (this.openHandles.get(ino) ?? 0) + 1);
-    return new SimFileHandle(this, ino, normalizePath(path), flags, this.state(ino).errorSeq);
+    return new SimFileHandle(this, ino, normalizePath(path), flags, dsync, this.state(ino).errorSeq);
   }
 
   /** Bytes of file data in use: files that still have a name, or an open handle (as on Linux). */
@@ -510,6 +512,7 @@ export class SimFileHandle implements FileHandle {
     readonly ino: number,
     readonly path: string,
     readonly flags: OpenFlags,
+    readonly dsync: boolean,
     seenErrorSeq: number,
   ) {
     this.seenErrorSeq = seenErrorSeq;
@@ -522,13 +525,24 @@ export class SimFileHandle implements FileHandle {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, 'positional write on an append-mode handle; use append()', { path: this.path });
     }
     this.checkWritable();
-    return this.storage.writeAt(this, data, positionBytes);
+    return this.syncedIfDsync(this.storage.writeAt(this, data, positionBytes));
   }
 
   async append(data: Uint8Array): Promise<number> {
     this.checkOpen();
     this.checkWritable();
-    return this.storage.writeAt(this, data, this.storage.sizeOf(this));
+    return this.syncedIfDsync(this.storage.writeAt(this, data, this.storage.sizeOf(this)));
+  }
+
+  /**
+   * O_DSYNC: the write, then a datasync of the file, as two recorded operations (a crash may
+   * fall between them, as it may inside a real O_DSYNC write). Linux syncs only the written
+   * range; syncing the whole file is stronger only for other unsynced writes through handles
+   * without O_DSYNC.
+   */
+  private syncedIfDsync(bytesWritten: number): number {
+    if (this.dsync && bytesWritten > 0) this.storage.syncHandle(this, true);
+    return bytesWritten;
   }
 
   async read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {

@@ -14,6 +14,7 @@ import {
   type FileHandle,
   type FileStat,
   type OpenFlags,
+  type OpenOptions,
   type Storage,
   defaultDirectoryMode,
   defaultFileMode,
@@ -73,7 +74,7 @@ export class NodeStorage implements Storage {
     }
   }
 
-  async open(path: string, flags: OpenFlags, mode: number = defaultFileMode): Promise<FileHandle> {
+  async open(path: string, flags: OpenFlags, mode: number = defaultFileMode, options: OpenOptions = {}): Promise<FileHandle> {
     if (!openFlagValues.includes(flags)) {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `unknown open flags '${String(flags)}'`, { path });
     }
@@ -82,8 +83,9 @@ export class NodeStorage implements Storage {
     try {
       // O_NOFOLLOW: a symlink still in the last component (dangling, or swapped in since the
       // check) is refused with ELOOP, so it cannot lead out.
-      const handle = await fs.open(absolute, openFlagBits[flags] | fsConstants.O_NOFOLLOW, mode);
-      return new NodeFileHandle(handle, normalizePath(path), flags);
+      const dsync = options.dsync === true;
+      const handle = await fs.open(absolute, openFlagBits[flags] | fsConstants.O_NOFOLLOW | (dsync ? fsConstants.O_DSYNC : 0), mode);
+      return new NodeFileHandle(handle, normalizePath(path), flags, dsync);
     } catch (error) {
       throw fromSystemError(error, path);
     }
@@ -156,6 +158,7 @@ class NodeFileHandle implements FileHandle {
     private readonly handle: fs.FileHandle,
     readonly path: string,
     readonly flags: OpenFlags,
+    readonly dsync: boolean,
   ) {}
 
   async write(data: Uint8Array, positionBytes: number): Promise<number> {

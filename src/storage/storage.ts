@@ -20,10 +20,22 @@ export interface FileStat {
   readonly mode: number;
 }
 
+/** How a file is opened, beyond its flags. */
+export interface OpenOptions {
+  /**
+   * O_DSYNC: every write and append returns only once its data, and the metadata needed to read
+   * it back (the size), are durable, as if each were followed by `datasync()`. If that sync
+   * fails, the write fails (EIO), with the same Linux semantics as a failed `datasync()`.
+   */
+  readonly dsync?: boolean;
+}
+
 export interface FileHandle {
   /** The storage-relative path the handle was opened with. */
   readonly path: string;
   readonly flags: OpenFlags;
+  /** Opened with `dsync` (O_DSYNC): each write is durable when it returns. */
+  readonly dsync: boolean;
   /** Writes all of `data` at `positionBytes`; returns the number of bytes written. Not for append handles. */
   write(data: Uint8Array, positionBytes: number): Promise<number>;
   /** Appends all of `data` at the end of the file (atomically positioned for 'a' handles, O_APPEND). */
@@ -47,7 +59,7 @@ export interface Storage {
    * the same file (e.g. two NodeStorages on one directory), distinct otherwise. For locks.
    */
   locationOf(path: string): string;
-  open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle>;
+  open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle>;
   rename(fromPath: string, toPath: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, mode?: number): Promise<void>;

@@ -468,3 +468,48 @@ describe('every profile', () => {
     });
   }
 });
+
+// ---- O_DSYNC ----
+
+describe('O_DSYNC handles', () => {
+  const probe = (dsync: boolean): Probe => ({
+    async setup(storage) {
+      await writeFile(storage, 'p', fill('o', 600), true);
+      await storage.syncDir('');
+    },
+    async workload(storage, context) {
+      const handle = await storage.open('p', 'r+', undefined, { dsync });
+      await handle.write(fill('n', 600), 0);
+      await handle.write(fill('g', 100), 600); // grows the file: its size must be durable too
+      context.acknowledge('written');
+      await handle.close();
+    },
+  });
+  const whole = (s: Observed): boolean => {
+    const data = s.files.get('p')!.data;
+    return data.length === 700 && data.subarray(0, 600).every((b) => b === 'n'.charCodeAt(0)) && data.subarray(600).every((b) => b === 'g'.charCodeAt(0));
+  };
+
+  for (const profile of ['posix-weak', 'ext4-ordered', 'btrfs'] as const) {
+    it(`${profile}: writes through a dsync handle are durable, size included, once they return`, async () => {
+      const { states } = await observe(probe(true), { profile });
+      const after = states.filter((s) => s.acked.includes('written'));
+      assert.ok(after.length > 0 && after.every(whole));
+      assert.ok(states.some((s) => !whole(s)), 'a crash inside the writes may lose them');
+    });
+  }
+
+  it('posix-weak: the same writes through a plain handle may be lost after they return', async () => {
+    const { states } = await observe(probe(false), { profile: 'posix-weak' });
+    assert.ok(states.some((s) => s.acked.includes('written') && !whole(s)));
+  });
+
+  it('a failed sync fails the dsync write with EIO, once', async () => {
+    const storage = new SimStorage({ faults: { failSync: { path: 'p', nth: 1 } } });
+    const handle = await storage.open('p', 'wx', undefined, { dsync: true });
+    await assert.rejects(handle.write(fill('n', 10), 0), (error: unknown) => (error as { code?: string }).code === 'EIO');
+    assert.equal(await handle.write(fill('n', 10), 10), 10);
+    const names = storage.history.ops.map((op) => `${op.name}:${op.outcome}`);
+    assert.deepEqual(names.slice(-4), ['write:ok', 'fdatasync:EIO', 'write:ok', 'fdatasync:ok']);
+  });
+});

@@ -582,6 +582,24 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
       });
     });
 
+    describe('dsync (O_DSYNC) handles', () => {
+      test('write, append and read like any handle, and say they are dsync', async (w, s) => {
+        const plain = await w.open('f', 'w');
+        assert.equal(plain.dsync, false);
+        const handle = await s.open('f', 'r+', undefined, { dsync: true });
+        assert.equal(handle.dsync, true);
+        assert.equal(await handle.write(bytesOf('hello'), 0), 5);
+        assert.equal(await handle.write(bytesOf('J'), 7), 1);
+        assertBytes(await handle.read(8, 0), [104, 101, 108, 108, 111, 0, 0, 74]);
+        await handle.close();
+        const appender = await s.open('g', 'a', undefined, { dsync: true });
+        await appender.append(bytesOf('ab'));
+        await appender.append(bytesOf('cd'));
+        await appender.close();
+        assertBytes(await w.contents('g'), 'abcd');
+      });
+    });
+
     describe('stat', () => {
       test('of a file: kind, size and mode', async (w, s) => {
         await w.put('f', 'hello', 0o600);

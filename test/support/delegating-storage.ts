@@ -4,7 +4,7 @@
  * forwards every FileHandle member to an inner handle. A wrapper extends them and overrides
  * only what it changes (counting, gating, failing).
  */
-import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
+import type { FileHandle, FileStat, OpenFlags, OpenOptions, Storage } from '../../src/storage/storage.js';
 
 export class DelegatingStorage implements Storage {
   constructor(
@@ -20,8 +20,8 @@ export class DelegatingStorage implements Storage {
   locationOf(path: string): string {
     return this.inner.locationOf(path);
   }
-  async open(path: string, flags: OpenFlags, mode?: number): Promise<FileHandle> {
-    return this.wrapHandle(await this.inner.open(path, flags, mode));
+  async open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
+    return this.wrapHandle(await this.inner.open(path, flags, mode, options));
   }
   rename(fromPath: string, toPath: string): Promise<void> {
     return this.inner.rename(fromPath, toPath);
@@ -57,6 +57,9 @@ export class DelegatingFileHandle implements FileHandle {
   }
   get flags(): OpenFlags {
     return this.inner.flags;
+  }
+  get dsync(): boolean {
+    return this.inner.dsync;
   }
   write(data: Uint8Array, positionBytes: number): Promise<number> {
     return this.inner.write(data, positionBytes);
