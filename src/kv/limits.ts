@@ -10,3 +10,5 @@ export const maxBatchBytes = 64 * 1024 * 1024;
 export const maxGroupBytes = 4 * 1024 * 1024;
 /** The log is checkpointed into the data file once it grows past this (default). */
 export const defaultCheckpointThresholdBytes = 64 * 1024 * 1024;
+/** Zeros written ahead of the log's records, per fill (default; see log-space.ts). */
+export const defaultLogPreallocationBytes = 4 * 1024 * 1024;

@@ -4,11 +4,18 @@
  * replaced atomically: header into an exclusive temp, fsync, rename into its name, fsync of the
  * directory. So a file under a log name always has a whole header, and a crash mid-creation
  * leaves only a temp that recovery sweeps away.
+ *
+ * With durability 'sync' a log is written through an O_DSYNC handle (each group's write is
+ * durable when it returns: one call, not a write and then an fdatasync), and its space is
+ * preallocated with zeros ahead of the records (log-space.ts); a new log starts with its first
+ * chunk already filled.
  */
 import { renameIntoPlace } from '../durable/replace.js';
+import { ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
 import { encodeLogHeader, logHeaderBytes } from './log-format.js';
+import { LogSpace } from './log-space.js';
 
 const logNamePattern = /^log-(\d{6,})\.wal$/;
 export const logTempSuffix = '.tmp';
@@ -26,9 +33,17 @@ export function logNumberOf(name: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
+/** How a log is written: O_DSYNC or not, and the preallocation chunk (0: none). */
+export interface LogWriting {
+  readonly dsync: boolean;
+  readonly preallocationBytes: number;
+}
+
 /** The log being appended to. `endOffsetBytes` is where the next group goes. */
 export interface ActiveLog {
   readonly handle: FileHandle;
+  /** Preallocated space ahead of the records, when preallocating. */
+  readonly space: LogSpace | undefined;
   readonly path: string;
   readonly logNumber: number;
   readonly salt: number;
@@ -50,21 +65,76 @@ export async function createLog(
   logNumber: number,
   random: () => number,
   previous: { durableBytes: number; writtenBytes: number },
+  writing: LogWriting,
 ): Promise<ActiveLog> {
   const path = joinPath(directory, logFileName(logNumber));
   const salt = 1 + Math.floor(random() * (2 ** 32 - 2));
   const tempPath = `${path}${logTempSuffix}`;
   const handle = await storage.open(tempPath, 'wx');
+  const header = encodeLogHeader({ logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes });
+  let preallocatedBytes = logHeaderBytes;
   try {
-    const header = { logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes };
-    await handle.write(encodeLogHeader(header), 0);
+    await handle.write(header, 0);
+    preallocatedBytes = await preallocateFirstChunk(handle, writing.preallocationBytes);
     await handle.sync();
     await renameIntoPlace(storage, tempPath, path);
   } catch (error) {
-    await handle.close().catch(() => undefined);
     await storage.unlink(tempPath).catch(() => undefined);
     throw error;
+  } finally {
+    await handle.close().catch(() => undefined);
   }
-  // The handle still names the same inode, now under the log's own name.
-  return { handle, path, logNumber, salt, endOffsetBytes: logHeaderBytes, durableOffsetBytes: logHeaderBytes };
+  const log = { path, logNumber, salt, endOffsetBytes: logHeaderBytes, durableOffsetBytes: logHeaderBytes };
+  const handleForAppend = await storage.open(path, 'r+', undefined, { dsync: writing.dsync });
+  return withSpace(storage, { ...log, handle: handleForAppend }, preallocatedBytes, writing);
+}
+
+/**
+ * Zeros after the header, up to the first chunk; returns how far the file is then written. A
+ * full disk only means no preallocation: the log starts anyway, and grows as it is written.
+ */
+async function preallocateFirstChunk(handle: FileHandle, chunkBytes: number): Promise<number> {
+  if (chunkBytes <= logHeaderBytes) return logHeaderBytes;
+  try {
+    await handle.write(Buffer.alloc(chunkBytes - logHeaderBytes), logHeaderBytes);
+    return chunkBytes;
+  } catch (error) {
+    if (isCarveError(error, ErrorCodes.ENOSPC)) return logHeaderBytes;
+    throw error;
+  }
+}
+
+/** Opens an existing log (whole and synced up to `endOffsetBytes`) to append to it. */
+export async function openLogForAppend(
+  storage: Storage,
+  log: Omit<ActiveLog, 'handle' | 'space'>,
+  writing: LogWriting,
+): Promise<ActiveLog> {
+  const handle = await storage.open(log.path, 'r+', undefined, { dsync: writing.dsync });
+  return withSpace(storage, { ...log, handle }, log.endOffsetBytes, writing);
+}
+
+async function withSpace(
+  storage: Storage,
+  log: Omit<ActiveLog, 'space'>,
+  allocatedBytes: number,
+  writing: LogWriting,
+): Promise<ActiveLog> {
+  if (writing.preallocationBytes === 0) return { ...log, space: undefined };
+  try {
+    const fillHandle = await storage.open(log.path, 'r+', undefined, { dsync: true });
+    return { ...log, space: new LogSpace(fillHandle, allocatedBytes, writing.preallocationBytes) };
+  } catch (error) {
+    await log.handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Ends preallocation (waiting for a fill in flight) and closes the log's handles. */
+export async function closeLog(log: ActiveLog): Promise<void> {
+  try {
+    await log.space?.finish();
+  } finally {
+    await log.handle.close();
+  }
 }

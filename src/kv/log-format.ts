@@ -12,6 +12,10 @@
  * tail (the normal result of a crash before a sync) unless a valid record further on says the
  * log was already durable past it. Then the bad bytes were synced data, and reading fails with
  * E_CORRUPT naming the file and offset: acknowledged data is never skipped in silence.
+ *
+ * A log may end in zeros: space preallocated for records to come (see log-space.ts). Zeros
+ * never form a record (a record's salt is never 0), so the trailing zeros are reported apart,
+ * as spare bytes, and the search for a later valid record skips them.
  */
 import { crc32c } from '@node-rs/crc32';
 import { CarveError, ErrorCodes } from '../errors.js';
@@ -98,8 +102,10 @@ export interface ReadLog {
   readonly records: LogRecord[];
   /** End of the last valid record: where the log is whole up to. */
   readonly validEndOffset: number;
-  /** Bytes after validEndOffset: a torn tail to be set aside. */
+  /** Bytes after validEndOffset up to the last non-zero byte: a torn tail to be set aside. */
   readonly tornBytes: number;
+  /** Zero bytes at the end of the file, after the torn tail: unused (preallocated) space. */
+  readonly spareBytes: number;
 }
 
 /** Parses a whole log file; throws E_CORRUPT for bad synced data, E_FOREIGN_FILE for another format. */
@@ -114,8 +120,9 @@ export function parseLog(bytes: Uint8Array, path: string): ReadLog {
     records.push({ offset, payload: record.payload });
     offset = record.endOffset;
   }
-  if (offset < view.length) {
-    const proof = syncedPast(view, offset, header.salt);
+  const dataEnd = endOfNonZeroBytes(view, offset);
+  if (offset < dataEnd) {
+    const proof = syncedPast(view, offset, dataEnd, header.salt);
     if (proof !== undefined) {
       throw new CarveError(
         ErrorCodes.CORRUPT,
@@ -124,7 +131,18 @@ export function parseLog(bytes: Uint8Array, path: string): ReadLog {
       );
     }
   }
-  return { header, bytes, records, validEndOffset: offset, tornBytes: view.length - offset };
+  return { header, bytes, records, validEndOffset: offset, tornBytes: dataEnd - offset, spareBytes: view.length - dataEnd };
+}
+
+const zeroBlock = Buffer.alloc(64 * 1024);
+
+/** The end of the last non-zero byte at or after `fromOffset` (`fromOffset` if there is none). */
+function endOfNonZeroBytes(view: Buffer, fromOffset: number): number {
+  let end = view.length;
+  // Whole zero blocks first, compared natively; then byte by byte.
+  while (end - zeroBlock.length >= fromOffset && view.subarray(end - zeroBlock.length, end).equals(zeroBlock)) end -= zeroBlock.length;
+  while (end > fromOffset && view[end - 1] === 0) end -= 1;
+  return end;
 }
 
 function recordAt(
@@ -145,10 +163,17 @@ function recordAt(
   };
 }
 
-/** The offset of a valid record after `badOffset` that was written when the log was durable past it. */
-function syncedPast(view: Buffer, badOffset: number, salt: number): number | undefined {
-  for (let candidate = badOffset + 1; candidate + recordHeaderBytes <= view.length; candidate++) {
-    if (view.readUInt32LE(candidate + 12) !== salt) continue;
+/**
+ * The offset of a valid record after `badOffset` that was written when the log was durable past
+ * it. Candidates are found by searching for the salt, which sits 12 bytes into every record; a
+ * record's salt lies before `dataEnd`, since the bytes after it are zeros.
+ */
+function syncedPast(view: Buffer, badOffset: number, dataEnd: number, salt: number): number | undefined {
+  const saltBytes = Buffer.alloc(4);
+  saltBytes.writeUInt32LE(salt, 0);
+  const saltOffset = 12;
+  for (let at = view.indexOf(saltBytes, badOffset + 1 + saltOffset); at !== -1 && at < dataEnd; at = view.indexOf(saltBytes, at + 1)) {
+    const candidate = at - saltOffset;
     const record = recordAt(view, candidate, salt);
     if (record !== undefined && record.durableOffset > badOffset) return candidate;
   }

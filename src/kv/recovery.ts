@@ -3,7 +3,8 @@
  * numbered from the one the data file names.
  *
  * - A torn tail (unsynced bytes after a crash) is cut off. So is the part of a log past what a
- *   failed sync in this process left durable: those commits were refused.
+ *   failed sync in this process left durable: those commits were refused. Trailing zeros are
+ *   preallocated space: harmless in an earlier log, cut off the last one with its torn tail.
  * - Each log's header says how far its predecessor was durable, and written, when it began. A
  *   predecessor shorter than its durable length is corruption. One that lost or tore bytes past
  *   that point (durability 'none') ends the replay there: later logs are dropped, so what
@@ -34,7 +35,7 @@ export interface Recovered {
   /** Logs replayed, still needed until the next checkpoint. */
   readonly liveLogs: number[];
   /** The last log, when it holds no record: reused for new commits instead of a new one. */
-  readonly emptyLastLog: Omit<ActiveLog, 'handle'> | undefined;
+  readonly emptyLastLog: Omit<ActiveLog, 'handle' | 'space'> | undefined;
   /** How far the last replayed log is durable (for the next log's header). */
   readonly lastLogDurableBytes: number;
 }
@@ -117,6 +118,7 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
         offset: log.parsed.validEndOffset,
       });
     }
+    // Trailing zeros (spare bytes) are preallocated space, not lost or torn writes.
     if (log.keepBytes < Math.max(writtenBytes, log.parsed.validEndOffset + log.parsed.tornBytes)) {
       replayCount = i + 1; // Lost or torn past its durable end: nothing after it may be replayed.
       break;
@@ -141,8 +143,9 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   for (const log of toReplay.slice(replayCount)) await storage.unlink(log.path);
   const last = replayed[replayed.length - 1];
   for (const log of replayed) {
-    const fileBytes = log.parsed.validEndOffset + log.parsed.tornBytes;
-    if (log !== last && log.keepBytes === fileBytes) continue;
+    const fileBytes = log.parsed.bytes.length;
+    // An earlier log keeps its spare zeros; the last one is cut back to its records.
+    if (log !== last && log.keepBytes === log.parsed.validEndOffset + log.parsed.tornBytes) continue;
     const handle = await storage.open(log.path, 'r+');
     if (log.keepBytes < fileBytes) await handle.truncate(log.keepBytes);
     if (log === last && log.keepBytes > logHeaderBytes) {

@@ -26,8 +26,15 @@ import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
-import { type ActiveLog, createLog, failedLogs, logFileName } from './log-file.js';
-import { defaultCheckpointThresholdBytes, maxBatchBytes, maxKeyBytes, maxValueBytes } from './limits.js';
+import { type ActiveLog, type LogWriting, closeLog, createLog, failedLogs, logFileName, openLogForAppend } from './log-file.js';
+import { spacePageBytes } from './log-space.js';
+import {
+  defaultCheckpointThresholdBytes,
+  defaultLogPreallocationBytes,
+  maxBatchBytes,
+  maxKeyBytes,
+  maxValueBytes,
+} from './limits.js';
 import { type Index, newIndex } from './btree.js';
 import { type RangeOptions, rangeEntries } from './range.js';
 import { ensureStoreDirectory, recoverDirectory } from './recovery.js';
@@ -39,6 +46,12 @@ export interface KvOptions {
   checkpointThresholdBytes?: number;
   /** Create the directory's store if there is none (default true). */
   createIfMissing?: boolean;
+  /**
+   * With durability 'sync': the log's space is written with zeros this many bytes at a time,
+   * ahead of its records, so that a commit's O_DSYNC write need not grow the file (default
+   * 4 MiB; 0 disables; a multiple of 4096). A log then holds up to two chunks of zeros.
+   */
+  logPreallocationBytes?: number;
   /** Uniform randomness in [0, 1) for log salts and temp names; injectable for deterministic simulation. */
   random?: () => number;
 }
@@ -80,10 +93,16 @@ export class KvStore {
       checkpointThresholdBytes: options.checkpointThresholdBytes ?? defaultCheckpointThresholdBytes,
       createIfMissing: options.createIfMissing ?? true,
       random: options.random ?? Math.random,
+      logPreallocationBytes: options.logPreallocationBytes ?? defaultLogPreallocationBytes,
     } as const;
     if (resolved.durability !== 'sync' && resolved.durability !== 'none') {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `durability must be 'sync' or 'none', got '${String(resolved.durability)}'`);
     }
+    const chunk = resolved.logPreallocationBytes;
+    if (!Number.isSafeInteger(chunk) || chunk < 0 || chunk % spacePageBytes !== 0) {
+      throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `logPreallocationBytes must be 0 or a positive multiple of ${spacePageBytes}, got ${String(chunk)}`);
+    }
+    const writing = logWritingFor(resolved);
     await ensureStoreDirectory(storage, directory, resolved.createIfMissing);
     const lock = await acquireLock(storage, directory);
     try {
@@ -92,11 +111,15 @@ export class KvStore {
       for (const [key, value] of recovered.entries) index.set(key, value);
       const log =
         recovered.emptyLastLog === undefined
-          ? await createLog(storage, directory, recovered.nextLogNumber, resolved.random, {
-              durableBytes: recovered.lastLogDurableBytes,
-              writtenBytes: recovered.lastLogDurableBytes,
-            })
-          : { ...recovered.emptyLastLog, handle: await storage.open(recovered.emptyLastLog.path, 'r+') };
+          ? await createLog(
+              storage,
+              directory,
+              recovered.nextLogNumber,
+              resolved.random,
+              { durableBytes: recovered.lastLogDurableBytes, writtenBytes: recovered.lastLogDurableBytes },
+              writing,
+            )
+          : await openLogForAppend(storage, recovered.emptyLastLog, writing);
       const committer = new GroupCommitter(log, resolved.durability, (failed) =>
         failedLogs.set(storage.locationOf(failed.path), failed.durableOffsetBytes),
       );
@@ -185,7 +208,7 @@ export class KvStore {
     await this.committer.drain();
     await this.checkpointRunning?.catch(() => undefined);
     this.closed = true;
-    await this.committer.activeLog.handle.close().catch(() => undefined);
+    await closeLog(this.committer.activeLog).catch(() => undefined);
     await this.lock.release();
   }
 
@@ -196,15 +219,21 @@ export class KvStore {
     // commits of the logs before it.
     await this.committer.exclusive(async () => {
       const current = this.committer.activeLog;
-      const next = await createLog(this.storage, this.directory, current.logNumber + 1, this.options.random, {
-        durableBytes: current.durableOffsetBytes,
-        writtenBytes: current.endOffsetBytes,
-      });
+      // No fill may still be in flight in a log that is no longer the last one.
+      await current.space?.finish();
+      const next = await createLog(
+        this.storage,
+        this.directory,
+        current.logNumber + 1,
+        this.options.random,
+        { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
+        logWritingFor(this.options),
+      );
       covered = this.committer.replaceLog(next);
       frozen = this.index.clone();
     });
     assert(frozen !== undefined && covered !== undefined, 'the rotation ran');
-    await covered.handle.close();
+    await closeLog(covered);
     const nextLogNumber = covered.logNumber + 1;
     const snapshot = frozen;
     const randomSuffix = () => Math.floor(this.options.random() * 2 ** 32).toString(16).padStart(8, '0');
@@ -238,6 +267,11 @@ export class KvStore {
     const failure = this.committer.failed;
     if (failure !== undefined) throw failure;
   }
+}
+
+function logWritingFor(options: Required<KvOptions>): LogWriting {
+  const sync = options.durability === 'sync';
+  return { dsync: sync, preallocationBytes: sync ? options.logPreallocationBytes : 0 };
 }
 
 /** A key and its new value (undefined: deleted), as latin1 strings. */

@@ -1,7 +1,8 @@
 /**
  * Group commit, observed through a Storage wrapper (ControlledStorage) that counts datasync
- * calls, tracks how many are in flight, and can hold one open until the test releases it, so
- * every interleaving here is forced deterministically (no timers).
+ * calls (an O_DSYNC write, as the log's group writes are, counts as one), tracks how many are in
+ * flight, and can hold one open until the test releases it, so every interleaving here is
+ * forced deterministically (no timers).
  *
  * Proves: concurrent writers share syncs (64 concurrent puts → every one resolves, far fewer
  * syncs than puts, stats.syncs equals the datasync count, never two datasyncs in flight); a
@@ -24,12 +25,17 @@ import { text } from '../../src/storage/files.js';
 import { ControlledStorage, b, carveError, seededRandom, settle, tempNodeStorage, track } from './kv-helpers.js';
 
 const dir = 'db';
+/**
+ * Writes through an O_DSYNC handle count as datasyncs here, so preallocation is off: its fills
+ * would count too (test/kv/log-space.test.ts covers fills and group commit together).
+ */
+const noFills = { logPreallocationBytes: 0 };
 const logPath = `${dir}/log-000001.wal`;
 
 describe('group commit shares syncs', () => {
   it('64 concurrent puts: all resolve, 2 syncs (one held open while 63 more arrive), never 2 in flight', async () => {
     const storage = new ControlledStorage(new SimStorage());
-    const db = await KvStore.open(storage, dir);
+    const db = await KvStore.open(storage, dir, noFills);
     try {
       const first = storage.holdNextDatasync();
       const puts = [track(db.put(b('key-0'), b('value-0')))];
@@ -62,7 +68,7 @@ describe('group commit shares syncs', () => {
 
   it('random waves of writers arriving while syncs are held: every group waits for its own sync, one sync at a time', async () => {
     const storage = new ControlledStorage(new SimStorage());
-    const db = await KvStore.open(storage, dir);
+    const db = await KvStore.open(storage, dir, noFills);
     const random = seededRandom(0x6c0);
     try {
       const all: Array<{ key: string; put: ReturnType<typeof track<void>>; syncsBefore: number }> = [];
@@ -105,7 +111,7 @@ describe('group commit shares syncs', () => {
   it('on the real disk, 64 concurrent puts share syncs and stats.syncs equals the datasync count', async () => {
     const temp = await tempNodeStorage('carve-kv-group-');
     const storage = new ControlledStorage(temp.storage);
-    const db = await KvStore.open(storage, dir);
+    const db = await KvStore.open(storage, dir, noFills);
     try {
       await Promise.all(Array.from({ length: 64 }, (_, i) => db.put(b(`key-${i}`), b(`value-${i}`))));
       assert.ok(db.stats.syncs < 64, `${db.stats.syncs} syncs for 64 puts`);
@@ -114,7 +120,7 @@ describe('group commit shares syncs', () => {
       assert.equal(storage.maxInFlight, 1);
       assert.equal(db.stats.commits, 64);
       await db.close();
-      const reopened = await KvStore.open(storage, dir);
+      const reopened = await KvStore.open(storage, dir, noFills);
       assert.equal(reopened.size, 64);
       await reopened.close();
     } finally {
@@ -125,7 +131,7 @@ describe('group commit shares syncs', () => {
 
   it('a put resolves only after its datasync completes, and is readable exactly from then on', async () => {
     const storage = new ControlledStorage(new SimStorage());
-    const db = await KvStore.open(storage, dir);
+    const db = await KvStore.open(storage, dir, noFills);
     try {
       const hold = storage.holdNextDatasync();
       let observed: { completedSyncs: number; readable: boolean } | undefined;
@@ -151,7 +157,7 @@ describe('group commit shares syncs', () => {
 
   it(`a group stops growing at maxGroupBytes (${maxGroupBytes} B)`, async () => {
     const storage = new ControlledStorage(new SimStorage());
-    const db = await KvStore.open(storage, dir);
+    const db = await KvStore.open(storage, dir, noFills);
     try {
       const hold = storage.holdNextDatasync();
       const first = db.put(b('small'), b('s'));
@@ -175,7 +181,7 @@ describe('a sync failure poisons the store', () => {
    * group's sync is held while e1..e5 queue behind it; then the group's sync fails.
    */
   async function failingRun(storage: ControlledStorage, arm: () => void) {
-    const db = await KvStore.open(storage, dir, { checkpointThresholdBytes: 0 });
+    const db = await KvStore.open(storage, dir, { ...noFills, checkpointThresholdBytes: 0 });
     await db.put(b('a'), b('1'));
     await db.put(b('b'), b('2'));
     const holdC = storage.holdNextDatasync();
@@ -213,7 +219,7 @@ describe('a sync failure poisons the store', () => {
       await db.close();
       assert.equal(storage.datasyncCalls.length, syncsAtFailure, 'not even on close');
       // Reopen: recovery from what the storage holds.
-      const reopened = await KvStore.open(storage, dir);
+      const reopened = await KvStore.open(storage, dir, noFills);
       try {
         for (const key of ['a', 'b', 'c']) assert.notEqual(reopened.get(b(key)), undefined, `acknowledged ${key} survives`);
         for (let i = 0; i < 5; i++) {
@@ -236,8 +242,9 @@ describe('a sync failure poisons the store', () => {
 
   for (const profile of ['btrfs', 'posix-weak'] as const satisfies readonly ProfileName[]) {
     it(`with Linux fsync-EIO semantics (${profile}), reopening recovers exactly the acknowledged commits`, async () => {
-      // The 1st sync of the log's inode is its creation; datasync n of the store is sync n + 1.
-      const sim = new SimStorage({ profile, faults: { failSync: { path: `${logPath}.tmp`, nth: 5 } } });
+      // The log is created (and synced) under its temp name; every sync under its own name is one
+      // of the store's group writes (O_DSYNC), so the 4th fails.
+      const sim = new SimStorage({ profile, faults: { failSync: { path: logPath, nth: 4 } } });
       const storage = new ControlledStorage(sim);
       const { db, c, group, queued } = await failingRun(storage, () => undefined);
       try {
@@ -265,13 +272,13 @@ describe('a sync failure poisons the store', () => {
 
   it('a failed log write (ENOSPC) fails the group and every later write with E_DB_FAILED; reopening keeps the acknowledged', async () => {
     const probe = new SimStorage();
-    const sized = await KvStore.open(probe, dir);
+    const sized = await KvStore.open(probe, dir, noFills);
     for (let i = 0; i < 5; i++) await sized.put(b(`k${i}`), b(`v${i}`));
     await sized.close();
     const used = (await probe.stat(logPath)).sizeBytes;
     const sim = new SimStorage({ faults: { capacityBytes: used + 600 } });
     const storage = new ControlledStorage(sim);
-    const db = await KvStore.open(storage, dir);
+    const db = await KvStore.open(storage, dir, noFills);
     try {
       for (let i = 0; i < 5; i++) await db.put(b(`k${i}`), b(`v${i}`));
       const syncs = storage.datasyncCalls.length;
@@ -283,7 +290,9 @@ describe('a sync failure poisons the store', () => {
       await small.promise;
       for (const commit of tooBig) await assert.rejects(commit.promise, failed);
       await assert.rejects(db.put(b('tiny'), b('t')), failed);
-      assert.equal(storage.datasyncCalls.length, syncs + 1, 'the failed write was never synced');
+      // An O_DSYNC write counts as a datasync: the small group's, then the failed one; nothing after.
+      assert.equal(storage.datasyncCalls.length, syncs + 2);
+      assert.equal(storage.datasyncsCompleted, syncs + 1, 'the failed write never completed');
       await db.close();
       const reopened = await KvStore.open(sim, dir);
       try {

@@ -2,7 +2,8 @@
  * Shared helpers for the KvStore tests (not a test file itself): typed-error matchers, byte
  * helpers, temp directories, and ControlledStorage, a delegating Storage that counts syncs per
  * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
- * test releases it, and can make the nth datasync fail with EIO.
+ * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
+ * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -93,7 +94,8 @@ export class ControlledStorage extends DelegatingStorage {
     return { reached, release };
   }
 
-  async datasyncOf(handle: FileHandle): Promise<void> {
+  /** A datasync, or (`action` given) a write through an O_DSYNC handle, instrumented. */
+  async datasyncOf<T>(handle: FileHandle, action: () => Promise<T> = async () => (await handle.datasync()) as T): Promise<T> {
     this.datasyncCalls.push(handle.path);
     const ordinal = this.datasyncCalls.length;
     this.inFlight += 1;
@@ -107,8 +109,9 @@ export class ControlledStorage extends DelegatingStorage {
       if (ordinal === this.failDatasyncAt) {
         throw new CarveError(ErrorCodes.EIO, 'injected: input/output error during writeback', { path: handle.path });
       }
-      await handle.datasync();
+      const result = await action();
       this.datasyncsCompleted += 1;
+      return result;
     } finally {
       this.inFlight -= 1;
     }
@@ -132,6 +135,14 @@ class ControlledHandle extends DelegatingFileHandle {
   }
   override datasync(): Promise<void> {
     return this.owner.datasyncOf(this.inner);
+  }
+  override write(data: Uint8Array, positionBytes: number): Promise<number> {
+    if (!this.inner.dsync) return super.write(data, positionBytes);
+    return this.owner.datasyncOf(this.inner, () => this.inner.write(data, positionBytes));
+  }
+  override append(data: Uint8Array): Promise<number> {
+    if (!this.inner.dsync) return super.append(data);
+    return this.owner.datasyncOf(this.inner, () => this.inner.append(data));
   }
 }
 

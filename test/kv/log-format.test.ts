@@ -2,8 +2,8 @@
  * The store's on-disk formats, byte by byte.
  *
  * Log (log-format.ts): records round-trip through their framing; a torn tail (a truncated
- * record, a zero-filled or garbage tail) is reported as `tornBytes` with `validEndOffset` at the
- * end of the last whole record; an invalid record followed by a valid one whose durableOffset is
+ * record, a garbage tail) is reported as `tornBytes` with `validEndOffset` at the end of the
+ * last whole record, and trailing zeros (preallocated space) as `spareBytes`; an invalid record followed by a valid one whose durableOffset is
  * past it is corruption (E_CORRUPT naming the file and the bad record's offset), while an invalid
  * region followed only by records that were not durable past it is a torn tail; records with
  * another salt (stale bytes from a recycled log) are never read; a file with a bad magic is
@@ -107,20 +107,21 @@ describe('torn tails', () => {
         const parsed = parseLog(bytes.subarray(0, cut), logPath);
         assert.equal(parsed.records.length, payloads.length - 1);
         assert.equal(parsed.validEndOffset, lastStart);
-        assert.equal(parsed.tornBytes, cut - lastStart);
+        assert.equal(parsed.tornBytes + parsed.spareBytes, cut - lastStart);
       }),
       { numRuns: 300 },
     );
   });
 
-  it('a zero-filled tail after whole records is torn', () => {
+  it('a zero-filled tail after whole records is spare space, not torn', () => {
     fc.assert(
       fc.property(payloadsArb, fc.integer({ min: 1, max: 5000 }), (payloads, zeros) => {
         const { bytes } = buildLog(payloads);
         const parsed = parseLog(Buffer.concat([bytes, Buffer.alloc(zeros)]), logPath);
         assert.equal(parsed.records.length, payloads.length);
         assert.equal(parsed.validEndOffset, bytes.length);
-        assert.equal(parsed.tornBytes, zeros);
+        assert.equal(parsed.tornBytes, 0);
+        assert.equal(parsed.spareBytes, zeros);
       }),
       { numRuns: 200 },
     );
@@ -133,7 +134,10 @@ describe('torn tails', () => {
         const parsed = parseLog(Buffer.concat([bytes, garbage]), logPath);
         assert.equal(parsed.records.length, payloads.length);
         assert.equal(parsed.validEndOffset, bytes.length);
-        assert.equal(parsed.tornBytes, garbage.length);
+        let trailingZeros = 0;
+        while (trailingZeros < garbage.length && garbage[garbage.length - 1 - trailingZeros] === 0) trailingZeros += 1;
+        assert.equal(parsed.tornBytes, garbage.length - trailingZeros);
+        assert.equal(parsed.spareBytes, trailingZeros);
       }),
       { numRuns: 200 },
     );
@@ -153,7 +157,51 @@ describe('torn tails', () => {
     const parsed = parseLog(bytes, logPath);
     assert.equal(parsed.records.length, 1);
     assert.equal(parsed.validEndOffset, offsets[1]);
-    assert.equal(parsed.tornBytes, bytes.length - offsets[1]!);
+    assert.equal(parsed.tornBytes + parsed.spareBytes, bytes.length - offsets[1]!);
+  });
+});
+
+describe('preallocated space: a log that ends in zeros', () => {
+  const spare = 3 * 64 * 1024 + 17; // more than one whole block of the zero scan, and a ragged end
+  const payloads = ['alpha', 'bravo', 'charlie'].map((s) => Buffer.from(s.repeat(7)));
+
+  it('whole records, then zeros: every record, nothing torn, the zeros spare', () => {
+    const { bytes } = buildLog(payloads);
+    const parsed = parseLog(Buffer.concat([bytes, Buffer.alloc(spare)]), logPath);
+    assert.equal(parsed.records.length, 3);
+    assert.equal(parsed.validEndOffset, bytes.length);
+    assert.deepEqual([parsed.tornBytes, parsed.spareBytes], [0, spare]);
+  });
+
+  it('a record half written into the zeros is torn up to its last non-zero byte', () => {
+    const { bytes, offsets } = buildLog(payloads);
+    const file = Buffer.concat([bytes, Buffer.alloc(spare)]);
+    const half = offsets[2]! + 30; // the last record's header and part of its payload landed
+    file.fill(0, half, bytes.length);
+    const parsed = parseLog(file, logPath);
+    assert.equal(parsed.records.length, 2);
+    assert.equal(parsed.validEndOffset, offsets[2]);
+    assert.equal(parsed.tornBytes, half - offsets[2]!);
+    assert.equal(parsed.spareBytes, file.length - half);
+  });
+
+  it('a bad record before a record durable past it is still E_CORRUPT when zeros follow', () => {
+    const { bytes, offsets } = buildLog(payloads);
+    bytes[offsets[1]! + recordHeaderBytes]! ^= 0x10;
+    assert.throws(
+      () => parseLog(Buffer.concat([bytes, Buffer.alloc(spare)]), logPath),
+      carveError(ErrorCodes.CORRUPT, { path: logPath, offset: offsets[1]! }),
+    );
+  });
+
+  it('a record of a recycled log (another salt) in the spare space is never read', () => {
+    const { bytes } = buildLog(payloads);
+    const stale = buildLog(payloads, { salt: otherSalt }).bytes.subarray(logHeaderBytes);
+    const file = Buffer.concat([bytes, Buffer.alloc(100), stale, Buffer.alloc(spare)]);
+    const parsed = parseLog(file, logPath);
+    assert.equal(parsed.records.length, 3);
+    assert.equal(parsed.validEndOffset, bytes.length);
+    assert.equal(parsed.tornBytes, 100 + stale.length); // its last byte is payload, not zero
   });
 });
 
@@ -182,7 +230,7 @@ describe('corruption versus torn tail: the durable offset decides', () => {
       const parsed = parseLog(bytes, logPath);
       assert.deepEqual(parsed.records.map((r) => r.offset), [offsets[0]]);
       assert.equal(parsed.validEndOffset, offsets[1]);
-      assert.equal(parsed.tornBytes, bytes.length - offsets[1]!);
+      assert.equal(parsed.tornBytes + parsed.spareBytes, bytes.length - offsets[1]!);
     });
   }
 

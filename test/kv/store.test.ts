@@ -35,6 +35,8 @@ interface Backend {
   make(): Promise<Storage>;
   /** numRuns for the model-based property (the real disk syncs for real, so fewer). */
   readonly modelRuns: number;
+  /** Options every store in the suite opens with (unless a test overrides them). */
+  readonly storeDefaults: KvOptions;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -43,7 +45,9 @@ after(async () => {
 });
 
 const backends: readonly Backend[] = [
-  { name: 'SimStorage', make: async () => new SimStorage(), modelRuns: 150 },
+  // Small fills in the simulation: it copies every byte a write carries, and 4 MiB chunks of
+  // zeros would be most of them. The real disk runs the default chunk.
+  { name: 'SimStorage', make: async () => new SimStorage(), modelRuns: 150, storeDefaults: { logPreallocationBytes: 2 * 4096 } },
   {
     name: 'NodeStorage',
     make: async () => {
@@ -52,6 +56,7 @@ const backends: readonly Backend[] = [
       return temp.storage;
     },
     modelRuns: 40,
+    storeDefaults: {},
   },
 ];
 
@@ -157,6 +162,12 @@ async function appendBytes(storage: Storage, path: string, data: Uint8Array): Pr
   await handle.close();
 }
 
+async function writeBytes(storage: Storage, path: string, data: Uint8Array, position: number): Promise<void> {
+  const handle = await storage.open(path, 'r+');
+  await handle.write(data, position);
+  await handle.close();
+}
+
 async function truncateFile(storage: Storage, path: string, sizeBytes: number): Promise<void> {
   const handle = await storage.open(path, 'r+');
   await handle.truncate(sizeBytes);
@@ -186,6 +197,8 @@ for (const backend of backends) {
     let storage: Storage;
     let counter = 0;
     const freshDir = () => `db-${++counter}`;
+    const openStore = (on: Storage, dir: string, options: KvOptions = {}): Promise<KvStore> =>
+      KvStore.open(on, dir, { ...backend.storeDefaults, ...options });
     before(async () => {
       storage = await backend.make();
     });
@@ -193,7 +206,7 @@ for (const backend of backends) {
     describe('basic operations', () => {
       it('put, get, overwrite, del, batch, empty batch', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         try {
           assert.equal(db.get(b('a')), undefined);
           await db.put(b('a'), b('1'));
@@ -219,7 +232,7 @@ for (const backend of backends) {
           assert.equal(db.size, 3);
           assert.notEqual(db.get(b('z')), undefined);
           await db.close();
-          const reopened = await KvStore.open(storage, dir);
+          const reopened = await openStore(storage, dir);
           assert.deepEqual(
             [...reopened.entries()].map(([k, v]) => [text(k), text(v)]),
             [['', 'empty key'], ['x', 'second'], ['z', '']],
@@ -232,7 +245,7 @@ for (const backend of backends) {
 
       it('range iteration: forward, reverse, bounds, precedence and limit (examples)', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         try {
           await db.write(['a', 'b', 'c', 'd', 'e'].map((k) => ({ type: 'put' as const, key: b(k), value: b(k.toUpperCase()) })));
           const keys = (o: RangeOptions) => [...db.entries(o)].map(([k]) => text(k)).join('');
@@ -263,7 +276,7 @@ for (const backend of backends) {
 
       it('range iteration over a multi-level tree matches the model (2,000 keys, 400 random ranges)', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         try {
           const random = seededRandom(0xb7ee);
           const model: Model = new Map();
@@ -295,7 +308,7 @@ for (const backend of backends) {
             const dir = freshDir();
             const options: KvOptions = { checkpointThresholdBytes };
             const model: Model = new Map();
-            let db = await KvStore.open(storage, dir, options);
+            let db = await openStore(storage, dir, options);
             try {
               for (const [index, step] of steps.entries()) {
                 const where = `step ${index} ${describeStep(step)}`;
@@ -319,7 +332,7 @@ for (const backend of backends) {
                     break;
                   case 'reopen':
                     await db.close();
-                    db = await KvStore.open(storage, dir, options);
+                    db = await openStore(storage, dir, options);
                     break;
                   case 'checkpoint':
                     await db.checkpoint();
@@ -331,7 +344,7 @@ for (const backend of backends) {
                 assertMatchesModel(db, model, where);
               }
               await db.close();
-              db = await KvStore.open(storage, dir, options);
+              db = await openStore(storage, dir, options);
               assertMatchesModel(db, model, 'after the final reopen');
             } finally {
               await db.close();
@@ -345,7 +358,7 @@ for (const backend of backends) {
     describe('snapshots', () => {
       it('a snapshot (and a running iteration) does not see later writes', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         try {
           await db.write([
             { type: 'put', key: b('a'), value: b('1') },
@@ -379,7 +392,7 @@ for (const backend of backends) {
 
       it('a snapshot taken while a write is in flight does not see it', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         try {
           const pending = db.put(b('k'), b('v'));
           const snapshot = db.snapshot();
@@ -395,7 +408,7 @@ for (const backend of backends) {
     describe('values are not aliased to the caller', () => {
       it('mutating the value or key buffer after put (resolved or pending) does not change the store', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         try {
           const value = b('original');
           const key = b('key');
@@ -423,7 +436,7 @@ for (const backend of backends) {
           assert.equal(text(db.get(b('view'))!), 'VIEW');
 
           await db.close();
-          const reopened = await KvStore.open(storage, dir);
+          const reopened = await openStore(storage, dir);
           try {
             assert.equal(text(reopened.get(b('key'))!), 'original');
             assert.equal(text(reopened.get(b('p'))!), 'pending');
@@ -441,7 +454,7 @@ for (const backend of backends) {
     describe('limits', () => {
       it('a key over 65,535 B, a value over 16 MiB, or a batch over 64 MiB is E_KV_LIMIT and writes nothing', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         try {
           await db.put(b('before'), b('ok'));
           const logPath = `${dir}/log-000001.wal`;
@@ -469,7 +482,7 @@ for (const backend of backends) {
           await db.put(b('max value'), fullValue);
           assert.equal(db.get(b('max value'))!.length, maxValueBytes);
           await db.close();
-          const reopened = await KvStore.open(storage, dir);
+          const reopened = await openStore(storage, dir);
           try {
             assert.equal(reopened.size, 3);
             assert.equal(text(reopened.get(new Uint8Array(maxKeyBytes).fill(0x6b))!), 'max key');
@@ -487,7 +500,7 @@ for (const backend of backends) {
     describe('closed and locked', () => {
       it('every use of a closed store is E_DB_CLOSED; close is idempotent; nothing is written', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         await db.put(b('k'), b('v'));
         await db.close();
         const state = await directoryState(storage, dir);
@@ -507,12 +520,12 @@ for (const backend of backends) {
         'a write issued while close() runs either resolves and is kept, or is refused with E_DB_CLOSED and never lands',
         async () => {
           const dir = freshDir();
-          const db = await KvStore.open(storage, dir);
+          const db = await openStore(storage, dir);
           await db.put(b('before'), b('1'));
           const closing = db.close();
           const racing = ['during-1', 'during-2'].map((key) => ({ key, outcome: db.put(b(key), b('x')).then(() => 'ok', (error: unknown) => error) }));
           await closing;
-          const reopened = await KvStore.open(storage, dir);
+          const reopened = await openStore(storage, dir);
           try {
             for (const { key, outcome } of racing) {
               const result = await outcome;
@@ -531,13 +544,13 @@ for (const backend of backends) {
 
       it('a second open of the same directory in this process is E_DB_LOCKED, and the first store keeps working', async () => {
         const dir = freshDir();
-        const first = await KvStore.open(storage, dir);
+        const first = await openStore(storage, dir);
         try {
           await first.put(b('a'), b('1'));
           const lockBefore = await readFileIfExists(storage, `${dir}/LOCK`);
           assert.ok(lockBefore !== undefined, 'the LOCK file exists');
-          await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.DB_LOCKED));
-          await assert.rejects(KvStore.open(storage, dir, { durability: 'none' }), carveError(ErrorCodes.DB_LOCKED));
+          await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.DB_LOCKED));
+          await assert.rejects(openStore(storage, dir, { durability: 'none' }), carveError(ErrorCodes.DB_LOCKED));
           assert.equal(hex(await readFileIfExists(storage, `${dir}/LOCK`)), hex(lockBefore), 'the lock is still held');
           await first.put(b('b'), b('2'));
           await first.checkpoint();
@@ -546,7 +559,7 @@ for (const backend of backends) {
         } finally {
           await first.close();
         }
-        const again = await KvStore.open(storage, dir);
+        const again = await openStore(storage, dir);
         try {
           assert.deepEqual([...again.entries()].map(([k]) => text(k)), ['a', 'b', 'c']);
         } finally {
@@ -560,14 +573,14 @@ for (const backend of backends) {
           async () => {
             const root = (storage as NodeStorage).rootPath;
             const dir = freshDir();
-            const first = await KvStore.open(storage, dir);
+            const first = await openStore(storage, dir);
             let second: KvStore | undefined;
             try {
               await first.put(b('a'), b('1'));
               const otherStorage = await NodeStorage.open(root);
               await assert.rejects(
                 (async () => {
-                  second = await KvStore.open(otherStorage, dir);
+                  second = await openStore(otherStorage, dir);
                 })(),
                 carveError(ErrorCodes.DB_LOCKED),
               );
@@ -588,15 +601,15 @@ for (const backend of backends) {
         await storage.mkdir(dir);
         await writeFile(storage, `${dir}/log-000009.wal`, b('this is somebody else\'s file, not a Carve log\n'));
         const state = await directoryState(storage, dir);
-        await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.FOREIGN_FILE, { path: `${dir}/log-000009.wal` }));
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.FOREIGN_FILE, { path: `${dir}/log-000009.wal` }));
         assert.deepEqual(await directoryState(storage, dir), state);
-        await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.FOREIGN_FILE), 'again (the lock was released)');
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.FOREIGN_FILE), 'again (the lock was released)');
       });
 
       it('a foreign file after real logs is E_FOREIGN_FILE, and even a torn tail elsewhere is left untouched', async () => {
         const dir = freshDir();
         for (let round = 1; round <= 3; round++) {
-          const db = await KvStore.open(storage, dir);
+          const db = await openStore(storage, dir);
           await db.put(b(`round-${round}`), b('x'));
           await db.close();
         } // logs 1, 2, 3
@@ -604,13 +617,13 @@ for (const backend of backends) {
         await appendBytes(storage, `${dir}/log-000003.wal`, new Uint8Array(100)); // a torn tail recovery would cut
         await writeFile(storage, `${dir}/log-000004.wal`, new Uint8Array(64).fill(0xee));
         const state = await directoryState(storage, dir);
-        await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.FOREIGN_FILE, { path: `${dir}/log-000004.wal` }));
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.FOREIGN_FILE, { path: `${dir}/log-000004.wal` }));
         assert.deepEqual(await directoryState(storage, dir), state);
       });
 
       it('a corrupt data.ckpt is E_CORRUPT naming it, and nothing changes', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         for (let i = 0; i < 20; i++) await db.put(b(`key-${i}`), b(`value-${i}`));
         await db.checkpoint();
         await db.put(b('after'), b('checkpoint'));
@@ -619,21 +632,23 @@ for (const backend of backends) {
         const size = await sizeOf(storage, dataPath);
         await flipByte(storage, dataPath, Math.floor(size / 2));
         const state = await directoryState(storage, dir);
-        await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.CORRUPT, { path: dataPath }));
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.CORRUPT, { path: dataPath }));
         assert.deepEqual(await directoryState(storage, dir), state);
         await truncateFile(storage, dataPath, size - 10);
-        await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.CORRUPT, { path: dataPath }), 'a truncated data file too');
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.CORRUPT, { path: dataPath }), 'a truncated data file too');
       });
 
       for (const tail of ['truncated last record', 'zero-filled tail', 'garbage tail', 'half of a valid record'] as const) {
         it(`a torn tail in the last log (${tail}) is cut at the last whole record, keeping every earlier record`, async () => {
           const dir = freshDir();
-          const db = await KvStore.open(storage, dir);
+          const db = await openStore(storage, dir);
           for (let i = 0; i < 10; i++) await db.put(b(`key-${i}`), b(`value-${i}`.repeat(3)));
           await db.close();
           const logPath = `${dir}/log-000001.wal`;
           const whole = parseLog(await readWholeFile(storage, logPath), logPath);
-          const size = await sizeOf(storage, logPath);
+          // The records end here; preallocated zeros follow (the tails below land in them).
+          const size = whole.validEndOffset;
+          assert.ok((await sizeOf(storage, logPath)) > size, 'the log has space preallocated after its records');
           assert.equal(whole.records.length, 10);
           let validEnd = size;
           let expectedKeys = 10;
@@ -642,15 +657,15 @@ for (const backend of backends) {
             validEnd = whole.records[9]!.offset;
             expectedKeys = 9;
           } else if (tail === 'zero-filled tail') {
-            await appendBytes(storage, logPath, new Uint8Array(300));
+            await writeBytes(storage, logPath, new Uint8Array(300), size);
           } else if (tail === 'garbage tail') {
             const random = seededRandom(7);
-            await appendBytes(storage, logPath, Uint8Array.from({ length: 300 }, () => Math.floor(random() * 256)));
+            await writeBytes(storage, logPath, Uint8Array.from({ length: 300 }, () => 1 + Math.floor(random() * 255)), size);
           } else {
             const record = encodeRecord(b('a record that never finished'), whole.header.salt, size);
-            await appendBytes(storage, logPath, record.subarray(0, 30));
+            await writeBytes(storage, logPath, record.subarray(0, 30), size);
           }
-          const reopened = await KvStore.open(storage, dir);
+          const reopened = await openStore(storage, dir);
           try {
             assert.equal(await sizeOf(storage, logPath), validEnd, 'the log was truncated to its valid end');
             assert.equal(reopened.size, expectedKeys);
@@ -659,7 +674,7 @@ for (const backend of backends) {
           } finally {
             await reopened.close();
           }
-          const third = await KvStore.open(storage, dir);
+          const third = await openStore(storage, dir);
           try {
             assert.equal(third.size, expectedKeys + 1);
             assert.equal(text(third.get(b('after'))!), 'recovery');
@@ -671,7 +686,7 @@ for (const backend of backends) {
 
       it('a bad record in synced data (later records durable past it) is E_CORRUPT, and the log is not truncated', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir);
+        const db = await openStore(storage, dir);
         for (let i = 0; i < 6; i++) await db.put(b(`key-${i}`), b(`value-${i}`)); // one sync each
         await db.close();
         const logPath = `${dir}/log-000001.wal`;
@@ -679,7 +694,7 @@ for (const backend of backends) {
         const bad = parsed.records[2]!.offset;
         await flipByte(storage, logPath, bad + 30);
         const state = await directoryState(storage, dir);
-        await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: bad }));
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: bad }));
         assert.deepEqual(await directoryState(storage, dir), state, 'acknowledged data is never truncated away');
       });
 
@@ -687,10 +702,10 @@ for (const backend of backends) {
         'a bad last record in a log that is not the last one is E_CORRUPT (a later log proves it was synced), and nothing is truncated',
         async () => {
           const dir = freshDir();
-          const first = await KvStore.open(storage, dir);
+          const first = await openStore(storage, dir);
           for (let i = 0; i < 3; i++) await first.put(b(`key-${i}`), b(`value-${i}`)); // each synced before it resolved
           await first.close();
-          const second = await KvStore.open(storage, dir); // recovery done; log 2 is created only now
+          const second = await openStore(storage, dir); // recovery done; log 2 is created only now
           await second.put(b('later'), b('x'));
           await second.close();
           const logPath = `${dir}/log-000001.wal`;
@@ -702,7 +717,7 @@ for (const backend of backends) {
           try {
             await assert.rejects(
               (async () => {
-                opened = await KvStore.open(storage, dir);
+                opened = await openStore(storage, dir);
               })(),
               carveError(ErrorCodes.CORRUPT, { path: logPath, offset: bad }),
               `opened anyway; acknowledged key-2 is ${opened?.get(b('key-2')) === undefined ? 'silently lost' : 'present'}`,
@@ -717,13 +732,13 @@ for (const backend of backends) {
       it('a log missing from the middle of the sequence is E_CORRUPT', async () => {
         const dir = freshDir();
         for (let round = 1; round <= 3; round++) {
-          const db = await KvStore.open(storage, dir);
+          const db = await openStore(storage, dir);
           await db.put(b(`round-${round}`), b('x'));
           await db.close();
         }
         await storage.unlink(`${dir}/log-000002.wal`);
         const state = await directoryState(storage, dir);
-        await assert.rejects(KvStore.open(storage, dir), carveError(ErrorCodes.CORRUPT));
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.CORRUPT));
         assert.deepEqual(await directoryState(storage, dir), state);
       });
 
@@ -731,12 +746,12 @@ for (const backend of backends) {
         'the first log after the data file missing is E_CORRUPT (not a silent loss of its writes)',
         async () => {
           const dir = freshDir();
-          const db = await KvStore.open(storage, dir, { checkpointThresholdBytes: 0 });
+          const db = await openStore(storage, dir, { checkpointThresholdBytes: 0 });
           await db.put(b('in-data-file'), b('1'));
           await db.checkpoint(); // data.ckpt covers log 1; commits continue in log 2
           await db.put(b('in-log-2'), b('2'));
           await db.close();
-          const again = await KvStore.open(storage, dir); // replays log 2, creates log 3
+          const again = await openStore(storage, dir); // replays log 2, creates log 3
           await again.put(b('in-log-3'), b('3'));
           await again.close();
           assert.deepEqual(await storage.readdir(dir), ['data.ckpt', 'log-000002.wal', 'log-000003.wal']);
@@ -745,7 +760,7 @@ for (const backend of backends) {
           try {
             await assert.rejects(
               (async () => {
-                opened = await KvStore.open(storage, dir);
+                opened = await openStore(storage, dir);
               })(),
               carveError(ErrorCodes.CORRUPT),
               `opened anyway; acknowledged 'in-log-2' is ${opened?.get(b('in-log-2')) === undefined ? 'lost' : 'present'}`,
@@ -758,14 +773,14 @@ for (const backend of backends) {
 
       it('after a checkpoint, recovery loads the data file plus newer logs, and covered logs are gone', async () => {
         const dir = freshDir();
-        const db = await KvStore.open(storage, dir, { checkpointThresholdBytes: 0 });
+        const db = await openStore(storage, dir, { checkpointThresholdBytes: 0 });
         for (let i = 0; i < 10; i++) await db.put(b(`k${i}`), b(`v${i}`));
         await db.checkpoint();
         await db.del(b('k3'));
         await db.put(b('k4'), b('changed'));
         await db.close();
         assert.deepEqual(await storage.readdir(dir), ['data.ckpt', 'log-000002.wal']);
-        const reopened = await KvStore.open(storage, dir);
+        const reopened = await openStore(storage, dir);
         try {
           assert.equal(reopened.size, 9);
           assert.equal(reopened.get(b('k3')), undefined);
