@@ -14,9 +14,11 @@ export interface Batch {
   readonly ops: readonly BatchOp[];
 }
 
-const opPut = 1;
-const opDel = 2;
-const headerBytes = 12; // sequence (8) + op count (4)
+export const opPut = 1;
+export const opDel = 2;
+/** Sequence number (8, a double), then the op count (4). */
+export const batchHeaderBytes = 12;
+const headerBytes = batchHeaderBytes;
 
 export function encodedBatchBytes(ops: readonly BatchOp[]): number {
   let size = headerBytes;

@@ -13,16 +13,14 @@
  * Exclusive tasks (log rotation) run between groups, when no write is in flight.
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
+import { type Changes, type EncodableCommit, encodeGroup } from './commit-encoding.js';
 import type { ActiveLog } from './log-file.js';
-import { encodeRecords } from './log-format.js';
 import { maxGroupBytes } from './limits.js';
 
 export type Durability = 'sync' | 'none';
 
-interface Commit {
+interface Commit extends EncodableCommit {
   readonly kind: 'commit';
-  readonly payload: Uint8Array;
-  readonly apply: () => void;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -58,6 +56,8 @@ export class GroupCommitter {
   constructor(
     private log: ActiveLog,
     private readonly durability: Durability,
+    /** Applies a durable commit's changes (to the index), in commit order, before it resolves. */
+    private readonly apply: (changes: Changes) => void,
     /** Told which log failed, before the failure is reported to anyone. */
     private readonly onFailure?: (log: ActiveLog) => void,
   ) {}
@@ -70,11 +70,11 @@ export class GroupCommitter {
     return this.failure;
   }
 
-  /** Resolves once the batch is durable (durability 'sync') and applied. */
-  commit(payload: Uint8Array, apply: () => void): Promise<void> {
+  /** Resolves once the changes are durable (durability 'sync') and applied. */
+  commit(sequence: number, changes: Changes, recordBytes: number): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind: 'commit', payload, apply, resolve, reject });
+      this.queue.push({ kind: 'commit', sequence, changes, recordBytes, resolve, reject });
       this.kick();
     });
   }
@@ -135,18 +135,16 @@ export class GroupCommitter {
   }
 
   private takeGroup(): Commit[] {
-    const group: Commit[] = [];
+    let count = 0;
     let bytes = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
+    for (const next of this.queue) {
       if (next.kind !== 'commit') break;
-      if (group.length > 0 && bytes + next.payload.length > maxGroupBytes) break;
-      group.push(next);
-      bytes += next.payload.length;
-      this.queue.shift();
+      if (count > 0 && bytes + next.recordBytes > maxGroupBytes) break;
+      count += 1;
+      bytes += next.recordBytes;
     }
-    assert(group.length > 0, 'a group holds at least one commit');
-    return group;
+    assert(count > 0, 'a group holds at least one commit');
+    return this.queue.splice(0, count) as Commit[];
   }
 
   /** Writes and syncs a group; `io` resolves true once it is durable, false if the log failed. */
@@ -157,11 +155,9 @@ export class GroupCommitter {
     const syncIssued = new Promise<void>((resolve) => {
       markSyncIssued = resolve;
     });
-    const bytes = encodeRecords(
-      group.map((commit) => commit.payload),
-      log.salt,
-      log.durableOffsetBytes,
-    );
+    let totalBytes = 0;
+    for (const commit of group) totalBytes += commit.recordBytes;
+    const bytes = encodeGroup(group, totalBytes, log.salt, log.durableOffsetBytes);
     const offset = log.endOffsetBytes;
     log.endOffsetBytes += bytes.length;
     const endBytes = offset + bytes.length;
@@ -203,7 +199,7 @@ export class GroupCommitter {
     this.stats.groups += 1;
     this.stats.commits += group.length;
     for (const commit of group) {
-      commit.apply();
+      this.apply(commit.changes);
       commit.resolve();
     }
   }

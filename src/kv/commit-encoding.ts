@@ -1,0 +1,68 @@
+/**
+ * A commit as the store queues it, and the framing of a group of them into one log write.
+ *
+ * A commit's changes are latin1 strings (one char per byte, as the index holds them), flat:
+ * key, new value (undefined for a delete), key, new value, and so on. `encodeGroup` frames a
+ * group straight into one buffer, with no buffer per commit in between. Its bytes are exactly
+ * those of `encodeRecords` over `encodeBatch` payloads (log-format.ts, batch-codec.ts), which
+ * the tests check: a record header (CRC32C, length, type, salt, durable offset), then the batch
+ * (sequence, op count, then each op's type, key length and key, value length and value).
+ */
+import { crc32c } from '@node-rs/crc32';
+import { assert } from '../errors.js';
+import { batchHeaderBytes, opDel, opPut } from './batch-codec.js';
+import { recordHeaderBytes, recordTypeBatch } from './log-format.js';
+
+/** [key, value or undefined (delete), key, value, …], each a latin1 string. */
+export type Changes = ReadonlyArray<string | undefined>;
+
+export interface EncodableCommit {
+  readonly sequence: number;
+  readonly changes: Changes;
+  /** The whole record's size: recordBytesOf(changes). */
+  readonly recordBytes: number;
+}
+
+/** Bytes of the log record (header and batch) that carries these changes. */
+export function recordBytesOf(changes: Changes): number {
+  let size = recordHeaderBytes + batchHeaderBytes;
+  for (let i = 0; i < changes.length; i += 2) {
+    const value = changes[i + 1];
+    size += 5 + changes[i]!.length + (value === undefined ? 0 : 4 + value.length);
+  }
+  return size;
+}
+
+/** Frames the commits back to back into one buffer of `totalBytes` (the sum of their recordBytes). */
+export function encodeGroup(commits: readonly EncodableCommit[], totalBytes: number, salt: number, durableOffset: number): Buffer {
+  const out = Buffer.allocUnsafe(totalBytes);
+  let offset = 0;
+  for (const commit of commits) {
+    const end = offset + commit.recordBytes;
+    const { changes } = commit;
+    out.writeUInt32LE(commit.recordBytes - recordHeaderBytes, offset + 4);
+    out.writeUInt32LE(recordTypeBatch, offset + 8); // type byte, then three zero bytes
+    out.writeUInt32LE(salt, offset + 12);
+    out.writeDoubleLE(durableOffset, offset + 16);
+    let at = offset + recordHeaderBytes;
+    out.writeDoubleLE(commit.sequence, at);
+    out.writeUInt32LE(changes.length / 2, at + 8);
+    at += batchHeaderBytes;
+    for (let i = 0; i < changes.length; i += 2) {
+      const key = changes[i]!;
+      const value = changes[i + 1];
+      out[at] = value === undefined ? opDel : opPut;
+      out.writeUInt32LE(key.length, at + 1);
+      at += 5 + out.write(key, at + 5, 'latin1');
+      if (value !== undefined) {
+        out.writeUInt32LE(value.length, at);
+        at += 4 + out.write(value, at + 4, 'latin1');
+      }
+    }
+    assert(at === end, `record of ${commit.recordBytes} B encoded into ${at - offset} B`);
+    out.writeUInt32LE(crc32c(out.subarray(offset + 4, end)), offset);
+    offset = end;
+  }
+  assert(offset === totalBytes, `group of ${totalBytes} B encoded into ${offset} B`);
+  return out;
+}
