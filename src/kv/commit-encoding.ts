@@ -16,11 +16,14 @@ import { recordHeaderBytes, recordTypeBatch } from './log-format.js';
 /** [key, value or undefined (delete), key, value, …], each a latin1 string. */
 export type Changes = ReadonlyArray<string | undefined>;
 
-export interface EncodableCommit {
-  readonly sequence: number;
-  readonly changes: Changes;
-  /** The whole record's size: recordBytesOf(changes). */
-  readonly recordBytes: number;
+/** Commits to frame together; their sequence numbers run on from `firstSequence`. */
+export interface EncodableGroup {
+  readonly firstSequence: number;
+  readonly changes: readonly Changes[];
+  /** Each commit's whole record size: recordBytesOf(changes). */
+  readonly recordBytes: readonly number[];
+  /** The sum of recordBytes. */
+  readonly totalBytes: number;
 }
 
 /** Bytes of the log record (header and batch) that carries these changes. */
@@ -33,19 +36,21 @@ export function recordBytesOf(changes: Changes): number {
   return size;
 }
 
-/** Frames the commits back to back into one buffer of `totalBytes` (the sum of their recordBytes). */
-export function encodeGroup(commits: readonly EncodableCommit[], totalBytes: number, salt: number, durableOffset: number): Buffer {
+/** Frames the group's commits back to back into one buffer. */
+export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: number): Buffer {
+  const { totalBytes } = group;
   const out = Buffer.allocUnsafe(totalBytes);
   let offset = 0;
-  for (const commit of commits) {
-    const end = offset + commit.recordBytes;
-    const { changes } = commit;
-    out.writeUInt32LE(commit.recordBytes - recordHeaderBytes, offset + 4);
+  for (let c = 0; c < group.changes.length; c++) {
+    const changes = group.changes[c]!;
+    const recordBytes = group.recordBytes[c]!;
+    const end = offset + recordBytes;
+    out.writeUInt32LE(recordBytes - recordHeaderBytes, offset + 4);
     out.writeUInt32LE(recordTypeBatch, offset + 8); // type byte, then three zero bytes
     out.writeUInt32LE(salt, offset + 12);
     out.writeDoubleLE(durableOffset, offset + 16);
     let at = offset + recordHeaderBytes;
-    out.writeDoubleLE(commit.sequence, at);
+    out.writeDoubleLE(group.firstSequence + c, at);
     out.writeUInt32LE(changes.length / 2, at + 8);
     at += batchHeaderBytes;
     for (let i = 0; i < changes.length; i += 2) {
@@ -59,7 +64,7 @@ export function encodeGroup(commits: readonly EncodableCommit[], totalBytes: num
         at += 4 + out.write(value, at + 4, 'latin1');
       }
     }
-    assert(at === end, `record of ${commit.recordBytes} B encoded into ${at - offset} B`);
+    assert(at === end, `record of ${recordBytes} B encoded into ${at - offset} B`);
     out.writeUInt32LE(crc32c(out.subarray(offset + 4, end)), offset);
     offset = end;
   }

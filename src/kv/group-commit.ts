@@ -11,18 +11,45 @@
  * A failed write or sync fails every commit in the group and every commit after it: the store
  * is then failed until reopened and recovered from disk. A sync error is never retried.
  * Exclusive tasks (log rotation) run between groups, when no write is in flight.
+ *
+ * A group is formed as commits arrive: each joins the open group at the end of the queue (a
+ * new one opens after an exclusive task or past maxGroupBytes), and every commit of a group
+ * shares the group's one promise. So a commit costs no promise, closure or record of its own.
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
-import { type Changes, type EncodableCommit, encodeGroup } from './commit-encoding.js';
+import { type Changes, encodeGroup } from './commit-encoding.js';
 import type { ActiveLog } from './log-file.js';
 import { maxGroupBytes } from './limits.js';
 
 export type Durability = 'sync' | 'none';
 
-interface Commit extends EncodableCommit {
-  readonly kind: 'commit';
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+/** Commits queued to share one write and one sync; their sequence numbers are consecutive. */
+class PendingGroup {
+  readonly kind = 'group';
+  readonly changes: Changes[] = [];
+  readonly recordBytes: number[] = [];
+  totalBytes = 0;
+  readonly promise: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor(readonly firstSequence: number) {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  get size(): number {
+    return this.changes.length;
+  }
+
+  add(sequence: number, changes: Changes, recordBytes: number): void {
+    assert(sequence === this.firstSequence + this.changes.length, 'commits join a group in sequence order');
+    this.changes.push(changes);
+    this.recordBytes.push(recordBytes);
+    this.totalBytes += recordBytes;
+  }
 }
 
 interface Exclusive {
@@ -33,7 +60,7 @@ interface Exclusive {
 }
 
 interface GroupIo {
-  readonly group: Commit[];
+  readonly group: PendingGroup;
   /** Resolves true once the group is durable, false if the log failed. */
   readonly io: Promise<boolean>;
   /** Resolves once the group's fdatasync has been issued (or the I/O ended). */
@@ -48,7 +75,7 @@ export interface GroupCommitStats {
 }
 
 export class GroupCommitter {
-  private readonly queue: Array<Commit | Exclusive> = [];
+  private readonly queue: Array<PendingGroup | Exclusive> = [];
   private flushing = false;
   private failure: CarveError | undefined;
   readonly stats: GroupCommitStats = { groups: 0, commits: 0, syncs: 0 };
@@ -73,10 +100,14 @@ export class GroupCommitter {
   /** Resolves once the changes are durable (durability 'sync') and applied. */
   commit(sequence: number, changes: Changes, recordBytes: number): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ kind: 'commit', sequence, changes, recordBytes, resolve, reject });
-      this.kick();
-    });
+    let open = this.queue[this.queue.length - 1];
+    if (open?.kind !== 'group' || (open.size > 0 && open.totalBytes + recordBytes > maxGroupBytes)) {
+      open = new PendingGroup(sequence);
+      this.queue.push(open);
+    }
+    open.add(sequence, changes, recordBytes);
+    this.kick();
+    return open.promise;
   }
 
   /** Runs `task` between groups, with no write in flight. */
@@ -115,7 +146,8 @@ export class GroupCommitter {
           const synced = await done.io;
           // Start the next group's I/O before applying this one, and apply once its sync is
           // issued: the disk is never idle waiting for this thread.
-          inFlight = synced && this.queue[0]?.kind === 'commit' ? this.startGroup(this.takeGroup()) : undefined;
+          const next = this.queue[0];
+          inFlight = synced && next?.kind === 'group' ? this.startGroup(this.takeGroup(next)) : undefined;
           await inFlight?.syncIssued;
           this.complete(done.group, synced);
           continue;
@@ -127,37 +159,28 @@ export class GroupCommitter {
           await head.task().then(head.resolve, head.reject);
           continue;
         }
-        inFlight = this.startGroup(this.takeGroup());
+        inFlight = this.startGroup(this.takeGroup(head));
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  private takeGroup(): Commit[] {
-    let count = 0;
-    let bytes = 0;
-    for (const next of this.queue) {
-      if (next.kind !== 'commit') break;
-      if (count > 0 && bytes + next.recordBytes > maxGroupBytes) break;
-      count += 1;
-      bytes += next.recordBytes;
-    }
-    assert(count > 0, 'a group holds at least one commit');
-    return this.queue.splice(0, count) as Commit[];
+  private takeGroup(head: PendingGroup): PendingGroup {
+    assert(this.queue[0] === head && head.size > 0, 'the group taken is the head of the queue, and holds a commit');
+    this.queue.shift();
+    return head;
   }
 
   /** Writes and syncs a group; `io` resolves true once it is durable, false if the log failed. */
-  private startGroup(group: Commit[]): GroupIo {
+  private startGroup(group: PendingGroup): GroupIo {
     const log = this.log;
     if (this.failure !== undefined) return { group, io: Promise.resolve(false), syncIssued: Promise.resolve() };
     let markSyncIssued!: () => void;
     const syncIssued = new Promise<void>((resolve) => {
       markSyncIssued = resolve;
     });
-    let totalBytes = 0;
-    for (const commit of group) totalBytes += commit.recordBytes;
-    const bytes = encodeGroup(group, totalBytes, log.salt, log.durableOffsetBytes);
+    const bytes = encodeGroup(group, log.salt, log.durableOffsetBytes);
     const offset = log.endOffsetBytes;
     log.endOffsetBytes += bytes.length;
     const endBytes = offset + bytes.length;
@@ -191,17 +214,15 @@ export class GroupCommitter {
   }
 
   /** Applies and acknowledges a durable group in order, or refuses a failed one. */
-  private complete(group: Commit[], synced: boolean): void {
+  private complete(group: PendingGroup, synced: boolean): void {
     if (!synced) {
-      for (const commit of group) commit.reject(this.failure);
+      group.reject(this.failure);
       return;
     }
     this.stats.groups += 1;
-    this.stats.commits += group.length;
-    for (const commit of group) {
-      this.apply(commit.changes);
-      commit.resolve();
-    }
+    this.stats.commits += group.size;
+    for (const changes of group.changes) this.apply(changes);
+    group.resolve();
   }
 
   private fail(error: unknown, path: string): void {
