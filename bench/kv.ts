@@ -22,11 +22,11 @@
  * reopens the store (recovery from its data file) and reports its memory; a third does the same
  * load and reads on lmdb-js for context.
  *
- * Usage: npm run bench:kv [-- --json] [--clients 1,64,256] [--engines carve,ceiling,sqlite,level,lmdb]
+ * Usage: npm run bench:kv [-- --json] [--clients 1,64,256] [--engines carve,ceiling,ceiling-prealloc-dsync,sqlite,level,lmdb]
  *        [--reps 5] [--seconds 1.5] [--warmup 0.5] [--keys 1000000] [--no-memory] [--memory-only]
  *        [--dir PATH] [--carve-from auto|dist|src]
  * Profiling variants (never by default): --engines carve-none,
- * ceiling-dsync, ceiling-prealloc, ceiling-prealloc-dsync (bench/kv-engines.ts). Results, setup
+ * ceiling-dsync, ceiling-prealloc (bench/kv-engines.ts). Results, setup
  * and findings: bench/README.md, section bench:kv.
  * With --json, stdout holds exactly {"results":[{"clients":1,"carve":N,...},...]} and nothing else
  * (use `npm run -s` so that npm does not print its own banner on stdout); progress goes to stderr.
@@ -145,7 +145,7 @@ function parseArgs(argv: string[]): Options {
       case '--help':
       case '-h':
         process.stderr.write(
-          'usage: npm run bench:kv [-- --json] [--clients 1,64,256] [--engines carve,ceiling,sqlite,level,lmdb]\n' +
+          'usage: npm run bench:kv [-- --json] [--clients 1,64,256] [--engines carve,ceiling,ceiling-prealloc-dsync,sqlite,level,lmdb]\n' +
             '       [--reps 5] [--seconds 1.5] [--warmup 0.5] [--keys 1000000] [--no-memory] [--memory-only] [--dir PATH]\n' +
             '       [--carve-from auto|dist|src]\n' +
             `experimental engines (never by default): ${experimentalEngineNames.join(', ')}\n`,
@@ -317,6 +317,7 @@ function humanCommits(results: Results, options: Options): string {
   const has = (engine: EngineName) => options.engines.includes(engine);
   const ratioColumns = [
     ...(has('carve') && has('ceiling') ? [['carve/ceiling', 'ceiling'] as const] : []),
+    ...(has('carve') && has('ceiling-prealloc-dsync') ? [['carve/same-I/O ceiling', 'ceiling-prealloc-dsync'] as const] : []),
     ...(has('carve') && has('lmdb') ? [['carve/lmdb', 'lmdb'] as const] : []),
   ];
   out.push('Durable commits/s (median of the repetitions; 16 B keys, 100 B values, one put per commit)\n');

@@ -2,7 +2,8 @@
  * KvStore: an embedded, ordered key-value store on the Storage seam.
  *
  * A commit is acknowledged only after its log record is synced (durability 'sync', the default).
- * Concurrent commits share one write and one sync (group commit). The index lives in memory, as
+ * Concurrent commits share one durable write (group commit): the log is opened O_DSYNC and
+ * written into space preallocated with zeros (log-file.ts, log-space.ts). The index lives in memory, as
  * a B+ tree whose clones are O(1) copy-on-write snapshots. A checkpoint writes the index into the
  * data file ("the main ledger") while new commits go to a fresh log. Recovery loads the data
  * file and replays the logs after it. A failed sync fails the store until it is reopened; the
