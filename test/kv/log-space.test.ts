@@ -19,7 +19,7 @@ import { parseLog } from '../../src/kv/log-format.js';
 import { KvStore } from '../../src/kv/store.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readWholeFile, text } from '../../src/storage/files.js';
-import type { FileHandle, FileStat, OpenFlags } from '../../src/storage/storage.js';
+import type { FileHandle, OpenFlags } from '../../src/storage/storage.js';
 import { b, settle, tempNodeStorage } from './kv-helpers.js';
 
 /** A fill handle whose writes wait until the test completes (or fails) them. */
@@ -49,24 +49,16 @@ class ScriptedHandle implements FileHandle {
   async close(): Promise<void> {
     this.closed = true;
   }
-  append(): Promise<number> {
-    throw new Error('not used');
-  }
-  read(): Promise<Uint8Array> {
-    throw new Error('not used');
-  }
-  truncate(): Promise<void> {
-    throw new Error('not used');
-  }
-  sync(): Promise<void> {
-    throw new Error('not used');
-  }
-  datasync(): Promise<void> {
-    throw new Error('not used');
-  }
-  stat(): Promise<FileStat> {
-    throw new Error('not used');
-  }
+  readonly append = notUsed;
+  readonly read = notUsed;
+  readonly truncate = notUsed;
+  readonly sync = notUsed;
+  readonly datasync = notUsed;
+  readonly stat = notUsed;
+}
+
+function notUsed(): never {
+  throw new Error('a fill handle only writes and closes');
 }
 
 const chunk = 4 * spacePageBytes;
