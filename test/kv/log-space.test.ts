@@ -212,3 +212,37 @@ describe('the store writes its log into preallocated space', () => {
     await assert.rejects(KvStore.open(new SimStorage(), 'db', { logPreallocationBytes: 1000 }), (error: unknown) => (error as CarveError).code === ErrorCodes.INVALID_ARGUMENT);
   });
 });
+
+describe('a failed sync anywhere in the log, fills included', () => {
+  for (const profile of ['posix-weak', 'btrfs'] as const) {
+    it(`${profile}: whichever sync of the log fails, every acknowledged put survives a reopen, and the store fails only through its own writes`, async () => {
+      for (let nth = 1; nth <= 12; nth++) {
+        const sim = new SimStorage({ profile, faults: { failSync: { path: 'db/log-000001.wal', nth } } });
+        const db = await KvStore.open(sim, 'db', { logPreallocationBytes: spacePageBytes });
+        const acknowledged: string[] = [];
+        let failures = 0;
+        for (let round = 0; round < 8; round++) {
+          const puts = Array.from({ length: 5 }, (_, i) => {
+            const key = `r${round}-k${i}`;
+            return db.put(b(key), b('v'.repeat(300))).then(
+              () => void acknowledged.push(key),
+              (error: unknown) => {
+                assert.equal((error as CarveError).code, ErrorCodes.DB_FAILED, `nth ${nth}`);
+                failures += 1;
+              },
+            );
+          });
+          await Promise.all(puts);
+        }
+        await db.close();
+        const reopened = await KvStore.open(sim, 'db', { logPreallocationBytes: spacePageBytes });
+        try {
+          for (const key of acknowledged) assert.equal(text(reopened.get(b(key))!), 'v'.repeat(300), `nth ${nth}: ${key} was acknowledged`);
+          assert.ok(acknowledged.length + failures === 40, `nth ${nth}: every put either acknowledged or failed`);
+        } finally {
+          await reopened.close();
+        }
+      }
+    });
+  }
+});
