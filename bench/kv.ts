@@ -363,7 +363,7 @@ function humanCommits(results: Results, options: Options): string {
   );
   const grouped = options.engines.filter((engine) => options.clients.some((c) => results.get(c)!.get(engine)!.some((run) => run.groupSize !== undefined)));
   if (grouped.length > 0) {
-    out.push('\nCommits per group (one write + one fdatasync), median:\n');
+    out.push('\nCommits per group (one durable write: write + fdatasync, or one O_DSYNC write), median:\n');
     out.push(
       table(
         ['clients', ...grouped],
