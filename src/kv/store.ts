@@ -15,7 +15,7 @@
  * the page cache survives). Reads then also see writes that may vanish.
  *
  * Memory: per key, the key and the value as one-byte-per-char strings plus a B+ tree slot. With
- * 16-byte keys and 100-byte values that is 171–181 B of heap per key, and 212 B of RSS per key
+ * 16-byte keys and 100-byte values that is 171–181 B of heap per key, and 212–217 B of RSS per key
  * after a reopen, for 1M keys (`npm run -s bench:kv -- --memory-only`).
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
