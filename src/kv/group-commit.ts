@@ -1,8 +1,8 @@
 /**
- * Group commit. Writers queue their encoded batches; one flusher at a time takes every queued
- * batch (up to maxGroupBytes), frames them, writes them with one write call and makes them
+ * Group commit. Writers queue their changes; one flusher at a time takes the group at the head
+ * of the queue (up to maxGroupBytes of records), frames it, writes it with one write call and makes it
  * durable (the log is opened O_DSYNC, so the write returns once durable; on a handle without
- * O_DSYNC, one fdatasync follows), then applies them in order and resolves their promises. There
+ * O_DSYNC, one fdatasync follows), then applies its commits in order and resolves its promise. There
  * is no artificial delay: a group is whatever queued while the previous sync ran. As soon as a
  * group's sync returns, the next group's write starts; once its fdatasync has been issued, the
  * finished group is applied and acknowledged while the disk works (so that CPU work never
@@ -101,7 +101,7 @@ export class GroupCommitter {
   commit(sequence: number, changes: Changes, recordBytes: number): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     let open = this.queue[this.queue.length - 1];
-    if (open?.kind !== 'group' || (open.size > 0 && open.totalBytes + recordBytes > maxGroupBytes)) {
+    if (open?.kind !== 'group' || open.totalBytes + recordBytes > maxGroupBytes) {
       open = new PendingGroup(sequence);
       this.queue.push(open);
     }

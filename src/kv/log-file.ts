@@ -85,8 +85,7 @@ export async function createLog(
     await handle.close().catch(() => undefined);
   }
   const log = { path, logNumber, salt, endOffsetBytes: logHeaderBytes, durableOffsetBytes: logHeaderBytes };
-  const handleForAppend = await storage.open(path, 'r+', undefined, { dsync: writing.dsync });
-  return withSpace(storage, { ...log, handle: handleForAppend }, preallocatedBytes, writing);
+  return openLogForAppend(storage, log, writing, preallocatedBytes);
 }
 
 /**
@@ -104,28 +103,23 @@ async function preallocateFirstChunk(handle: FileHandle, chunkBytes: number): Pr
   }
 }
 
-/** Opens an existing log (whole and synced up to `endOffsetBytes`) to append to it. */
+/**
+ * Opens an existing log (whole and synced up to `endOffsetBytes`, and written and synced up to
+ * `preallocatedBytes`) to append to it.
+ */
 export async function openLogForAppend(
   storage: Storage,
   log: Omit<ActiveLog, 'handle' | 'space'>,
   writing: LogWriting,
+  preallocatedBytes = log.endOffsetBytes,
 ): Promise<ActiveLog> {
   const handle = await storage.open(log.path, 'r+', undefined, { dsync: writing.dsync });
-  return withSpace(storage, { ...log, handle }, log.endOffsetBytes, writing);
-}
-
-async function withSpace(
-  storage: Storage,
-  log: Omit<ActiveLog, 'space'>,
-  allocatedBytes: number,
-  writing: LogWriting,
-): Promise<ActiveLog> {
-  if (writing.preallocationBytes === 0) return { ...log, space: undefined };
+  if (writing.preallocationBytes === 0) return { ...log, handle, space: undefined };
   try {
     const fillHandle = await storage.open(log.path, 'r+', undefined, { dsync: true });
-    return { ...log, space: new LogSpace(fillHandle, allocatedBytes, writing.preallocationBytes) };
+    return { ...log, handle, space: new LogSpace(fillHandle, preallocatedBytes, writing.preallocationBytes) };
   } catch (error) {
-    await log.handle.close().catch(() => undefined);
+    await handle.close().catch(() => undefined);
     throw error;
   }
 }
