@@ -8,14 +8,14 @@
  * With durability 'sync' a log is written through an O_DSYNC handle (each group's write is
  * durable when it returns: one call, not a write and then an fdatasync), and its space is
  * preallocated with zeros ahead of the records (log-space.ts); a new log starts with its first
- * chunk already filled.
+ * fill already written.
  */
 import { renameIntoPlace } from '../durable/replace.js';
 import { ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
 import { encodeLogHeader, logHeaderBytes } from './log-format.js';
-import { LogSpace } from './log-space.js';
+import { LogSpace, firstFillBytes } from './log-space.js';
 
 const logNamePattern = /^log-(\d{6,})\.wal$/;
 export const logTempSuffix = '.tmp';
@@ -89,14 +89,16 @@ export async function createLog(
 }
 
 /**
- * Zeros after the header, up to the first chunk; returns how far the file is then written. A
- * full disk only means no preallocation: the log starts anyway, and grows as it is written.
+ * Zeros after the header, up to the first fill's size (log-space.ts); returns how far the file
+ * is then written. A full disk only means no preallocation: the log starts anyway, and grows as
+ * it is written.
  */
 async function preallocateFirstChunk(handle: FileHandle, chunkBytes: number): Promise<number> {
-  if (chunkBytes <= logHeaderBytes) return logHeaderBytes;
+  const firstBytes = Math.min(chunkBytes, firstFillBytes);
+  if (firstBytes <= logHeaderBytes) return logHeaderBytes;
   try {
-    await handle.write(Buffer.alloc(chunkBytes - logHeaderBytes), logHeaderBytes);
-    return chunkBytes;
+    await handle.write(Buffer.alloc(firstBytes - logHeaderBytes), logHeaderBytes);
+    return firstBytes;
   } catch (error) {
     if (isCarveError(error, ErrorCodes.ENOSPC)) return logHeaderBytes;
     throw error;

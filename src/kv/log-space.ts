@@ -6,7 +6,9 @@
  * ext4); when it lands in space already written and synced, only the data has to reach the
  * media, which is much cheaper. So the space ahead of the records is filled with zeros, one
  * chunk at a time, through a second O_DSYNC handle, while records go on being written below it.
- * Zeros never form a record (log-format.ts), so recovery sees them as spare space.
+ * Zeros never form a record (log-format.ts), so recovery sees them as spare space. Fills start
+ * small and double up to the chunk size, so that a store opened for a few writes does not
+ * write megabytes of zeros.
  *
  * Guarantees:
  * - A record write never overlaps a fill in flight: `reserve` makes a write that would reach
@@ -22,6 +24,8 @@ import { assert } from '../errors.js';
 import type { FileHandle } from '../storage/storage.js';
 
 export const spacePageBytes = 4096;
+/** The first fill of a log (or the chunk size, if smaller); later fills double up to the chunk. */
+export const firstFillBytes = 64 * 1024;
 
 interface Fill {
   readonly startBytes: number;
@@ -32,11 +36,13 @@ export class LogSpace {
   private fill: Fill | undefined;
   private stopped = false;
   private finishing: Promise<void> | undefined;
+  private fillBytes: number;
 
   /**
    * @param handle a second O_DSYNC handle on the log, used for fills only
    * @param allocatedBytes the file is written and synced up to here
-   * @param chunkBytes bytes per fill; also the space kept ahead of the records
+   * @param chunkBytes bytes per fill, at most; the next fill's size is also the space kept ahead
+   *   of the records
    */
   constructor(
     private readonly handle: FileHandle,
@@ -45,6 +51,7 @@ export class LogSpace {
   ) {
     assert(chunkBytes > 0 && chunkBytes % spacePageBytes === 0, `chunk of ${chunkBytes} B is not a positive multiple of ${spacePageBytes} B`);
     assert(handle.dsync, 'fills go through an O_DSYNC handle');
+    this.fillBytes = Math.min(firstFillBytes, chunkBytes);
   }
 
   /** Bytes written and synced ahead of which records may be written without growing the file. */
@@ -60,7 +67,7 @@ export class LogSpace {
   reserve(endBytes: number): Promise<void> | undefined {
     const fill = this.fill;
     if (fill !== undefined) return endBytes > fill.startBytes ? fill.done.then(() => this.reserve(endBytes)) : undefined;
-    if (!this.stopped && this.finishing === undefined && endBytes + this.chunkBytes > this.allocatedBytes) this.startFill(endBytes);
+    if (!this.stopped && this.finishing === undefined && endBytes + this.fillBytes > this.allocatedBytes) this.startFill(endBytes);
     return undefined;
   }
 
@@ -76,9 +83,11 @@ export class LogSpace {
   private startFill(recordsEndBytes: number): void {
     const from = Math.max(this.allocatedBytes, recordsEndBytes);
     const startBytes = Math.ceil(from / spacePageBytes) * spacePageBytes;
-    const done = this.handle.write(zeros(this.chunkBytes), startBytes).then(
+    const lengthBytes = this.fillBytes;
+    this.fillBytes = Math.min(2 * this.fillBytes, this.chunkBytes);
+    const done = this.handle.write(zeros(lengthBytes), startBytes).then(
       () => {
-        this.allocatedBytes = startBytes + this.chunkBytes;
+        this.allocatedBytes = startBytes + lengthBytes;
         this.fill = undefined;
       },
       () => {

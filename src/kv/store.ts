@@ -49,9 +49,10 @@ export interface KvOptions {
   /** Create the directory's store if there is none (default true). */
   createIfMissing?: boolean;
   /**
-   * With durability 'sync': the log's space is written with zeros this many bytes at a time,
-   * ahead of its records, so that a commit's O_DSYNC write need not grow the file (default
-   * 4 MiB; 0 disables; a multiple of 4096). A log then holds up to two chunks of zeros.
+   * With durability 'sync': the log's space is written with zeros ahead of its records, so that
+   * a commit's O_DSYNC write need not grow the file, in fills that start at 64 KiB and double up
+   * to this many bytes (default 4 MiB; 0 disables; a multiple of 4096). A log then holds up to
+   * two fills of zeros.
    */
   logPreallocationBytes?: number;
   /** Uniform randomness in [0, 1) for log salts and temp names; injectable for deterministic simulation. */

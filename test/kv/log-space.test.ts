@@ -2,7 +2,8 @@
  * Preallocated log space (log-space.ts), and the store writing through it.
  *
  * Proves, with a scripted fill handle whose writes complete only when the test says so: a fill
- * starts on a page boundary at or after the end of every record reserved so far; a record that
+ * starts on a page boundary at or after the end of every record reserved so far; fills double
+ * from 64 KiB up to the chunk size; a record that
  * would reach a fill in flight waits for it, while one below it goes at once (a property over
  * random record sizes and completion orders: no record range ever overlaps a fill's range, and
  * a fill in flight never covers a record that was let through); a failed fill stops filling and
@@ -14,7 +15,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CarveError, ErrorCodes } from '../../src/errors.js';
-import { LogSpace, spacePageBytes } from '../../src/kv/log-space.js';
+import { LogSpace, firstFillBytes, spacePageBytes } from '../../src/kv/log-space.js';
 import { parseLog } from '../../src/kv/log-format.js';
 import { KvStore } from '../../src/kv/store.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
@@ -76,6 +77,23 @@ describe('LogSpace', () => {
     assert.equal(space.reserve(chunk + 10), undefined);
     assert.equal(handle.writes.length, 2);
     assert.equal(handle.writes[1]!.start, 2 * chunk);
+  });
+
+  it('fills start at 64 KiB and double up to the chunk size', async () => {
+    const handle = new ScriptedHandle();
+    const space = new LogSpace(handle, firstFillBytes, 4 * firstFillBytes);
+    let end = 100;
+    for (let i = 0; i < 5; i++) {
+      assert.equal(space.reserve(end), undefined);
+      const fill = handle.writes[i]!;
+      fill.complete();
+      await settle();
+      end = fill.end - 10; // the records reach the end of the fill
+    }
+    assert.deepEqual(
+      handle.writes.map((w) => (w.end - w.start) / firstFillBytes),
+      [1, 2, 4, 4, 4],
+    );
   });
 
   it('when records have outrun the space, the fill starts at the next page after them', () => {
@@ -194,8 +212,8 @@ describe('the store writes its log into preallocated space', () => {
   });
 
   it('a disk too small for the first chunk: the store opens, works and recovers without preallocation', async () => {
-    const sim = new SimStorage({ faults: { capacityBytes: 64 * 1024 } });
-    const db = await KvStore.open(sim, 'db'); // the default chunk (4 MiB) does not fit
+    const sim = new SimStorage({ faults: { capacityBytes: 32 * 1024 } });
+    const db = await KvStore.open(sim, 'db'); // the first fill (64 KiB) does not fit
     for (let i = 0; i < 20; i++) await db.put(b(`k${i}`), b(`v${i}`));
     await db.close();
     const parsed = parseLog(await readWholeFile(sim, 'db/log-000001.wal'), 'db/log-000001.wal');
