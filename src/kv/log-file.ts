@@ -126,10 +126,15 @@ export async function openLogForAppend(
   }
 }
 
-/** Ends preallocation (waiting for a fill in flight) and closes the log's handles. */
-export async function closeLog(log: ActiveLog): Promise<void> {
+/**
+ * Ends preallocation (waiting for a fill in flight) and closes the log's handles. With
+ * `trimSpare` (a clean close of a log that never failed), the zeros after the records are cut
+ * off first: the records are durable already, and a crash during the cut leaves either size.
+ */
+export async function closeLog(log: ActiveLog, options: { trimSpare?: boolean } = {}): Promise<void> {
   try {
     await log.space?.finish();
+    if (options.trimSpare === true && log.space !== undefined) await log.handle.truncate(log.endOffsetBytes);
   } finally {
     await log.handle.close();
   }

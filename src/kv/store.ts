@@ -225,7 +225,7 @@ export class KvStore {
     await this.committer.drain();
     await this.checkpointRunning?.catch(() => undefined);
     this.closed = true;
-    await closeLog(this.committer.activeLog).catch(() => undefined);
+    await closeLog(this.committer.activeLog, { trimSpare: this.committer.failed === undefined }).catch(() => undefined);
     await this.lock.release();
   }
 

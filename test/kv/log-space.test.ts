@@ -8,7 +8,8 @@
  * random record sizes and completion orders: no record range ever overlaps a fill's range, and
  * a fill in flight never covers a record that was let through); a failed fill stops filling and
  * nothing else; finish() waits for the fill in flight and closes the handle. Then the store:
- * its log carries zeros ahead of its records and every acknowledged write survives a reopen;
+ * its log carries zeros ahead of its records, a clean close cuts them off, and every
+ * acknowledged write survives a reopen;
  * on a disk too small for the first chunk it opens and works without preallocation.
  */
 import { describe, it } from 'node:test';
@@ -192,13 +193,15 @@ describe('the store writes its log into preallocated space', () => {
     try {
       const db = await KvStore.open(temp.storage, 'db', { logPreallocationBytes: 2 * spacePageBytes });
       await Promise.all(Array.from({ length: 300 }, (_, i) => db.put(b(`key-${String(i).padStart(4, '0')}`), b(`value-${i}`.repeat(4)))));
-      await db.close();
       const bytes = await readWholeFile(temp.storage, 'db/log-000001.wal');
       const parsed = parseLog(bytes, 'db/log-000001.wal');
       assert.equal(parsed.records.length > 0, true);
       assert.equal(parsed.tornBytes, 0);
       assert.ok(parsed.spareBytes > 0, 'zeros are left ahead of the records');
       assert.equal(bytes.length % spacePageBytes, 0, 'the file ends at a fill boundary');
+      await db.close();
+      const closed = parseLog(await readWholeFile(temp.storage, 'db/log-000001.wal'), 'db/log-000001.wal');
+      assert.deepEqual([closed.validEndOffset, closed.spareBytes], [parsed.validEndOffset, 0], 'a clean close cuts the zeros off');
       const reopened = await KvStore.open(temp.storage, 'db');
       try {
         assert.equal(reopened.size, 300);
