@@ -15,6 +15,7 @@ import type { ProfileName } from '../../src/sim/profiles.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readWholeFile } from '../../src/storage/files.js';
 import type { Storage } from '../../src/storage/storage.js';
+import { walkTree } from '../support/storage-tree.js';
 
 // ---- helpers: observe every crash state a workload can leave ----
 
@@ -36,19 +37,10 @@ interface Observed {
 /** Every path under the root, with kind, mode, size and bytes, as the storage shows it. */
 async function snapshot(storage: Storage): Promise<Snapshot> {
   const out = new Map<string, Entry>();
-  const visit = async (dir: string): Promise<void> => {
-    for (const name of await storage.readdir(dir)) {
-      const path = dir === '' ? name : `${dir}/${name}`;
-      const stat = await storage.stat(path);
-      if (stat.kind === 'directory') {
-        out.set(path, { kind: 'directory', mode: stat.mode, sizeBytes: 0, data: new Uint8Array(0) });
-        await visit(path);
-      } else {
-        out.set(path, { kind: 'file', mode: stat.mode, sizeBytes: stat.sizeBytes, data: await readWholeFile(storage, path) });
-      }
-    }
-  };
-  await visit('');
+  for await (const { path, stat } of walkTree(storage)) {
+    if (stat.kind === 'directory') out.set(path, { kind: 'directory', mode: stat.mode, sizeBytes: 0, data: new Uint8Array(0) });
+    else out.set(path, { kind: 'file', mode: stat.mode, sizeBytes: stat.sizeBytes, data: await readWholeFile(storage, path) });
+  }
   return out;
 }
 

@@ -19,6 +19,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CarveError } from '../../src/errors.js';
 import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
+import { walkTree } from '../support/storage-tree.js';
 
 export interface StorageUnderTest {
   storage: Storage;
@@ -108,17 +109,11 @@ class World {
   }
 
   /** Every path under the root with its kind and (for files) content, for "nothing changed" checks. */
-  async tree(directory = ''): Promise<string[]> {
+  async tree(): Promise<string[]> {
     const lines: string[] = [];
-    for (const name of await this.storage.readdir(directory)) {
-      const path = directory === '' ? name : `${directory}/${name}`;
-      const stat = await this.storage.stat(path);
-      if (stat.kind === 'directory') {
-        lines.push(`${path}/ 0o${stat.mode.toString(8)}`);
-        lines.push(...(await this.tree(path)));
-      } else {
-        lines.push(`${path} 0o${stat.mode.toString(8)} ${JSON.stringify(Array.from(await this.contents(path)))}`);
-      }
+    for await (const { path, stat } of walkTree(this.storage)) {
+      if (stat.kind === 'directory') lines.push(`${path}/ 0o${stat.mode.toString(8)}`);
+      else lines.push(`${path} 0o${stat.mode.toString(8)} ${JSON.stringify(Array.from(await this.contents(path)))}`);
     }
     return lines;
   }

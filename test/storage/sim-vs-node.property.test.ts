@@ -24,6 +24,7 @@ import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, OpenFlags, Storage } from '../../src/storage/storage.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { DelegatingStorage } from '../support/delegating-storage.js';
+import { walkTree } from '../support/storage-tree.js';
 
 // ---------------------------------------------------------------------------------------------
 // The namespace and the commands.
@@ -224,24 +225,21 @@ class Side {
   }
 
   /** Every entry under `directory`: path, kind, size, mode and (for files) contents. */
-  async tree(directory = ''): Promise<string[]> {
+  async tree(): Promise<string[]> {
     const lines: string[] = [];
-    for (const name of await this.storage.readdir(directory)) {
-      const path = directory === '' ? name : `${directory}/${name}`;
-      const stat = await this.storage.stat(path);
+    for await (const { path, stat } of walkTree(this.storage)) {
       if (stat.kind === 'directory') {
         lines.push(`${path}/ mode 0o${stat.mode.toString(8)}`);
-        lines.push(...(await this.tree(path)));
-      } else {
-        const handle = await this.storage.open(path, 'r');
-        let content: Uint8Array;
-        try {
-          content = await handle.read(stat.sizeBytes + 1, 0);
-        } finally {
-          await handle.close();
-        }
-        lines.push(`${path} ${stat.sizeBytes} bytes mode 0o${stat.mode.toString(8)}: ${describeBytes(content)}`);
+        continue;
       }
+      const handle = await this.storage.open(path, 'r');
+      let content: Uint8Array;
+      try {
+        content = await handle.read(stat.sizeBytes + 1, 0);
+      } finally {
+        await handle.close();
+      }
+      lines.push(`${path} ${stat.sizeBytes} bytes mode 0o${stat.mode.toString(8)}: ${describeBytes(content)}`);
     }
     return lines;
   }
