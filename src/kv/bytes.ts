@@ -4,9 +4,24 @@
  * fast, strings are immutable (no caller can change a stored value), and each costs less memory
  * than a Buffer object. Converting either way copies.
  */
+/**
+ * Buffer's own latin1 codec (what `toString('latin1')` and `write(text, offset, 'latin1')` end
+ * in), called directly: on the commit path, the public wrappers' argument handling cost more
+ * than converting a 16-byte key.
+ */
+type Latin1Codec = Buffer & {
+  latin1Slice(start: number, end: number): string;
+  latin1Write(text: string, offset: number): number;
+};
+
 export function bytesToLatin1(bytes: Uint8Array): string {
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buffer.toString('latin1');
+  return (buffer as Latin1Codec).latin1Slice(0, buffer.length);
+}
+
+/** Writes text's chars as bytes at offset (the caller has checked they fit); returns the count. */
+export function latin1Write(buffer: Buffer, text: string, offset: number): number {
+  return (buffer as Latin1Codec).latin1Write(text, offset);
 }
 
 export function latin1ToBytes(key: string): Uint8Array {

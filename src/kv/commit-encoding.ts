@@ -11,6 +11,7 @@
 import { crc32c } from '@node-rs/crc32';
 import { assert } from '../errors.js';
 import { batchHeaderBytes, opDel, opPut } from './batch-codec.js';
+import { latin1Write } from './bytes.js';
 import { recordHeaderBytes, recordTypeBatch } from './log-format.js';
 
 /** [key, value or undefined (delete), key, value, …], each a latin1 string. */
@@ -36,10 +37,13 @@ export function recordBytesOf(changes: Changes): number {
   return size;
 }
 
-/** Frames the group's commits back to back into one buffer. */
-export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: number): Buffer {
+/**
+ * Frames the group's commits back to back into one buffer: the start of `scratch` when it is
+ * large enough (the caller must not be using it), a new buffer otherwise.
+ */
+export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: number, scratch?: Buffer): Buffer {
   const { totalBytes } = group;
-  const out = Buffer.allocUnsafe(totalBytes);
+  const out = (scratch !== undefined && scratch.length >= totalBytes ? scratch.subarray(0, totalBytes) : Buffer.allocUnsafe(totalBytes));
   let offset = 0;
   for (let c = 0; c < group.changes.length; c++) {
     const changes = group.changes[c]!;
@@ -58,10 +62,10 @@ export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: 
       const value = changes[i + 1];
       out[at] = value === undefined ? opDel : opPut;
       out.writeUInt32LE(key.length, at + 1);
-      at += 5 + out.write(key, at + 5, 'latin1');
+      at += 5 + latin1Write(out, key, at + 5);
       if (value !== undefined) {
         out.writeUInt32LE(value.length, at);
-        at += 4 + out.write(value, at + 4, 'latin1');
+        at += 4 + latin1Write(out, value, at + 4);
       }
     }
     assert(at === end, `record of ${recordBytes} B encoded into ${at - offset} B`);

@@ -8,7 +8,9 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { CarveError, ErrorCodes } from '../errors.js';
+import { latin1Write } from './bytes.js';
 import { checkFileStart } from './file-start.js';
+import type { EntryCursor } from './merged-entries.js';
 import type { FileHandle } from '../storage/storage.js';
 
 export const dataFileName = 'data.ckpt';
@@ -25,20 +27,12 @@ export interface DataFileContents {
   readonly entries: Array<[Uint8Array, Uint8Array]>;
 }
 
-/** Streams entries into an open (empty) file handle; returns the bytes written. Does not sync. */
-export async function writeDataFile(
-  handle: FileHandle,
-  firstLogNumber: number,
-  entryCount: number,
-  entries: Iterable<readonly [Uint8Array, Uint8Array]>,
-): Promise<number> {
-  const header = Buffer.alloc(headerBytes);
-  header.write(dataMagic, 0, 'latin1');
-  header.writeUInt32LE(dataFormatVersion, 8);
-  header.writeUInt32LE(firstLogNumber, 12);
-  header.writeDoubleLE(entryCount, 16);
-  header.writeUInt32LE(crc32c(header.subarray(0, 28)), 28);
-  await handle.write(header, 0);
+/**
+ * Streams a cursor's entries, keys and values as latin1 strings (one char per byte, the index's
+ * own form), into an open (empty) file handle; returns the bytes written. Does not sync. The
+ * header, which holds the entry count, is written last, once the entries are counted.
+ */
+export async function writeDataFile(handle: FileHandle, firstLogNumber: number, entries: EntryCursor): Promise<number> {
   let offset = headerBytes;
   let crc = 0;
   let chunk = Buffer.allocUnsafe(writeChunkBytes);
@@ -53,25 +47,30 @@ export async function writeDataFile(
     used = 0;
   };
   let written = 0;
-  for (const [key, value] of entries) {
+  while (entries.next()) {
+    const { key, value } = entries;
     const entryBytes = 8 + key.length + value.length;
     if (used + entryBytes > chunk.length) await flush();
     if (entryBytes > chunk.length) chunk = Buffer.allocUnsafe(entryBytes);
     chunk.writeUInt32LE(key.length, used);
     chunk.writeUInt32LE(value.length, used + 4);
-    chunk.set(key, used + 8);
-    chunk.set(value, used + 8 + key.length);
+    latin1Write(chunk, key, used + 8);
+    latin1Write(chunk, value, used + 8 + key.length);
     used += entryBytes;
     written += 1;
   }
   await flush();
-  if (written !== entryCount) {
-    throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `data file promised ${entryCount} entries, got ${written}`);
-  }
   const footer = Buffer.alloc(footerBytes);
   footer.write(footerMagic, 0, 'latin1');
   footer.writeUInt32LE(crc, 8);
   await handle.write(footer, offset);
+  const header = Buffer.alloc(headerBytes);
+  header.write(dataMagic, 0, 'latin1');
+  header.writeUInt32LE(dataFormatVersion, 8);
+  header.writeUInt32LE(firstLogNumber, 12);
+  header.writeDoubleLE(written, 16);
+  header.writeUInt32LE(crc32c(header.subarray(0, 28)), 28);
+  await handle.write(header, 0);
   return offset + footerBytes;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Group commit. Writers queue their changes; one flusher at a time takes the group at the head
- * of the queue (up to maxGroupBytes of records), frames it, writes it with one write call and makes it
+ * of the queue (up to maxGroupBytes of records), frames it (into a buffer reused from group to
+ * group: the previous group's write has returned by then), writes it with one write call and makes it
  * durable (the log is opened O_DSYNC, so the write returns once durable; on a handle without
  * O_DSYNC, one fdatasync follows), then applies its commits in order and resolves its promise. There
  * is no artificial delay: a group is whatever queued while the previous sync ran. As soon as a
@@ -22,6 +23,8 @@ import type { ActiveLog } from './log-file.js';
 import { maxGroupBytes } from './limits.js';
 
 export type Durability = 'sync' | 'none';
+
+const scratchStartBytes = 64 * 1024;
 
 /** Commits queued to share one write and one sync; their sequence numbers are consecutive. */
 class PendingGroup {
@@ -78,6 +81,8 @@ export class GroupCommitter {
   private readonly queue: Array<PendingGroup | Exclusive> = [];
   private flushing = false;
   private failure: CarveError | undefined;
+  /** Groups are framed here: the previous group's write has returned before the next is framed. */
+  private scratch = Buffer.allocUnsafe(scratchStartBytes);
   readonly stats: GroupCommitStats = { groups: 0, commits: 0, syncs: 0 };
 
   constructor(
@@ -180,7 +185,8 @@ export class GroupCommitter {
     const syncIssued = new Promise<void>((resolve) => {
       markSyncIssued = resolve;
     });
-    const bytes = encodeGroup(group, log.salt, log.durableOffsetBytes);
+    if (this.scratch.length < group.totalBytes) this.scratch = Buffer.allocUnsafe(Math.max(group.totalBytes, 2 * this.scratch.length));
+    const bytes = encodeGroup(group, log.salt, log.durableOffsetBytes, this.scratch);
     const offset = log.endOffsetBytes;
     log.endOffsetBytes += bytes.length;
     const endBytes = offset + bytes.length;

@@ -1,9 +1,9 @@
 /**
- * Ordered range iteration over a snapshot of the index (a B+ tree of latin1-string keys):
+ * Ordered range iteration over a snapshot of the index (latin1-string keys):
  * forward or reverse, with gt/gte/lt/lte bounds and a limit. The snapshot is immutable, so an
  * iteration sees exactly the state at the moment it was taken.
  */
-import type { Index } from './btree.js';
+import type { IndexView } from './lsm-index.js';
 import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 
 export interface RangeOptions {
@@ -17,7 +17,7 @@ export interface RangeOptions {
 }
 
 /** gte takes precedence over gt, and lte over lt, when both are given (as in abstract-level). */
-export function* rangeEntries(index: Index, options: RangeOptions): Generator<[Uint8Array, Uint8Array]> {
+export function* rangeEntries(index: IndexView, options: RangeOptions): Generator<[Uint8Array, Uint8Array]> {
   const gte = options.gte === undefined ? undefined : bytesToLatin1(options.gte);
   const gt = options.gt === undefined || gte !== undefined ? undefined : bytesToLatin1(options.gt);
   const lte = options.lte === undefined ? undefined : bytesToLatin1(options.lte);
@@ -29,7 +29,7 @@ export function* rangeEntries(index: Index, options: RangeOptions): Generator<[U
   if (emitted >= limit) return;
   if (options.reverse === true) {
     const start = lt ?? lte;
-    for (const [key, value] of index.entriesReversed(start, undefined, lt !== undefined && lte === undefined)) {
+    for (const [key, value] of index.entriesReversed(start, lt !== undefined && lte === undefined)) {
       if (!belowHigh(key)) continue;
       if (!aboveLow(key)) return;
       yield [latin1ToBytes(key), latin1ToBytes(value)];

@@ -33,11 +33,12 @@ import { spacePageBytes } from './log-space.js';
 import {
   defaultCheckpointThresholdBytes,
   defaultLogPreallocationBytes,
+  defaultMemtableEntries,
   maxBatchBytes,
   maxKeyBytes,
   maxValueBytes,
 } from './limits.js';
-import { type Index, newIndex } from './btree.js';
+import { type IndexView, LsmIndex } from './lsm-index.js';
 import { type RangeOptions, rangeEntries } from './range.js';
 import { ensureStoreDirectory, recoverDirectory } from './recovery.js';
 
@@ -55,6 +56,11 @@ export interface KvOptions {
    * two fills of zeros.
    */
   logPreallocationBytes?: number;
+  /**
+   * The index's memtable becomes a sorted run at this many entries (default 16384; see
+   * lsm-index.ts). Smaller means cheaper inserts and more merging.
+   */
+  memtableEntries?: number;
   /** Uniform randomness in [0, 1) for log salts and temp names; injectable for deterministic simulation. */
   random?: () => number;
 }
@@ -67,7 +73,7 @@ export interface Snapshot {
 }
 
 export class KvStore {
-  private index: Index;
+  private readonly index: LsmIndex;
   private sequence: number;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -80,7 +86,7 @@ export class KvStore {
     readonly directory: string,
     private readonly lock: Lock,
     log: ActiveLog,
-    index: Index,
+    index: LsmIndex,
     sequence: number,
     retiredLogs: number[],
     private readonly options: Required<KvOptions>,
@@ -104,6 +110,7 @@ export class KvStore {
       createIfMissing: options.createIfMissing ?? true,
       random: options.random ?? Math.random,
       logPreallocationBytes: options.logPreallocationBytes ?? defaultLogPreallocationBytes,
+      memtableEntries: options.memtableEntries ?? defaultMemtableEntries,
     } as const;
     if (resolved.durability !== 'sync' && resolved.durability !== 'none') {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `durability must be 'sync' or 'none', got '${String(resolved.durability)}'`);
@@ -112,13 +119,15 @@ export class KvStore {
     if (!Number.isSafeInteger(chunk) || chunk < 0 || chunk % spacePageBytes !== 0) {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `logPreallocationBytes must be 0 or a positive multiple of ${spacePageBytes}, got ${String(chunk)}`);
     }
+    if (!Number.isSafeInteger(resolved.memtableEntries) || resolved.memtableEntries < 1) {
+      throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `memtableEntries must be a positive integer, got ${String(resolved.memtableEntries)}`);
+    }
     const writing = logWritingFor(resolved);
     await ensureStoreDirectory(storage, directory, resolved.createIfMissing);
     const lock = await acquireLock(storage, directory);
     try {
       const recovered = await recoverDirectory(storage, directory, resolved.createIfMissing);
-      const index = newIndex();
-      for (const [key, value] of recovered.entries) index.set(key, value);
+      const index = LsmIndex.fromEntries(recovered.entries, { memtableEntries: resolved.memtableEntries });
       const log =
         recovered.emptyLastLog === undefined
           ? await createLog(
@@ -181,11 +190,13 @@ export class KvStore {
   /** A consistent read view; O(1). */
   snapshot(): Snapshot {
     this.checkOpen();
-    const frozen = this.index.clone();
+    const frozen = this.index.snapshot();
     return {
       get: (key) => bytesOrUndefined(frozen.get(bytesToLatin1(key))),
       entries: (options = {}) => rangeEntries(frozen, options),
-      size: frozen.size,
+      get size() {
+        return frozen.size;
+      },
     };
   }
 
@@ -230,7 +241,7 @@ export class KvStore {
   }
 
   private async runCheckpoint(): Promise<void> {
-    let frozen: Index | undefined;
+    let frozen: IndexView | undefined;
     let covered: ActiveLog | undefined;
     // At a group boundary: start a new log, and freeze the index, which then holds exactly the
     // commits of the logs before it.
@@ -247,7 +258,7 @@ export class KvStore {
         logWritingFor(this.options),
       );
       covered = this.committer.replaceLog(next);
-      frozen = this.index.clone();
+      frozen = this.index.snapshot();
     });
     assert(frozen !== undefined && covered !== undefined, 'the rotation ran');
     await closeLog(covered);
@@ -257,7 +268,7 @@ export class KvStore {
     await replaceFileAtomicallyWith(
       this.storage,
       joinPath(this.directory, dataFileName),
-      async (handle) => void (await writeDataFile(handle, nextLogNumber, snapshot.size, mapEntries(snapshot))),
+      async (handle) => void (await writeDataFile(handle, nextLogNumber, snapshot.cursor())),
       { randomSuffix },
     );
     // The data file now covers every log before `nextLogNumber`: they may go.
@@ -311,9 +322,6 @@ function bytesOrUndefined(value: string | undefined): Uint8Array | undefined {
   return value === undefined ? undefined : latin1ToBytes(value);
 }
 
-function* mapEntries(index: Index): Generator<[Uint8Array, Uint8Array]> {
-  for (const [key, value] of index.entries()) yield [latin1ToBytes(key), latin1ToBytes(value)];
-}
 
 
 function checkOp(op: BatchOp): void {

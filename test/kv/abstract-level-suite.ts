@@ -1,7 +1,7 @@
 /**
  * abstract-level's own test suite against CarveLevel on the real disk (run by tape in a child
  * process from abstract-level.test.ts; also runnable directly). Each database gets a fresh
- * directory under one temporary root, removed at the end.
+ * directory under one temporary root, removed at the end, and a memtable of 4 entries.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,8 @@ const root = mkdtempSync(path.join(tmpdir(), 'carve-level-'));
 let counter = 0;
 suite({
   test: tape,
-  factory: (options?: object) => new CarveLevel(path.join(root, `db-${++counter}`), { ...options }),
+  // A memtable of 4 entries: the suite's reads, iterators and snapshots then cross sorted runs
+  // and merges, not only the memtable.
+  factory: (options?: object) => new CarveLevel(path.join(root, `db-${++counter}`), { memtableEntries: 4, ...options }),
 });
 tape.onFinish(() => rmSync(root, { recursive: true, force: true }));

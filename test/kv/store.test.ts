@@ -46,8 +46,9 @@ after(async () => {
 
 const backends: readonly Backend[] = [
   // Small fills in the simulation: it copies every byte a write carries, and 4 MiB chunks of
-  // zeros would be most of them. The real disk runs the default chunk.
-  { name: 'SimStorage', make: async () => new SimStorage(), modelRuns: 150, storeDefaults: { logPreallocationBytes: 2 * 4096 } },
+  // zeros would be most of them. The real disk runs the default chunk. Memtables of a few
+  // entries, so that the index's sorted runs and merges are exercised, not only its memtable.
+  { name: 'SimStorage', make: async () => new SimStorage(), modelRuns: 150, storeDefaults: { logPreallocationBytes: 2 * 4096, memtableEntries: 3 } },
   {
     name: 'NodeStorage',
     make: async () => {
@@ -56,7 +57,7 @@ const backends: readonly Backend[] = [
       return temp.storage;
     },
     modelRuns: 40,
-    storeDefaults: {},
+    storeDefaults: { memtableEntries: 5 },
   },
 ];
 

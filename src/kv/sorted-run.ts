@@ -1,0 +1,88 @@
+/**
+ * A sorted run: an immutable array of distinct keys in bytewise order, with their slots (a value,
+ * or null for a deletion). Runs are what the memtable becomes when it fills, and what merges make.
+ *
+ * Each key also carries a number, its prefix: its first 6 bytes as a 48-bit integer (zero-padded,
+ * exact in a float64). Prefix order agrees with key order (a < b implies prefix(a) ≤ prefix(b)),
+ * so searches and merges compare the prefixes, read from one contiguous Float64Array, and only
+ * on a tie read the key strings themselves. Keys are scattered across the heap, so this saves
+ * a cache miss at almost every comparison when keys differ early (random or hashed keys).
+ */
+import { assert } from '../errors.js';
+import type { Memtable, Slot } from './memtable.js';
+
+const prefixBytes = 6;
+
+export function keyPrefix(key: string): number {
+  let prefix = 0;
+  for (let i = 0; i < prefixBytes; i++) prefix = prefix * 256 + (i < key.length ? key.charCodeAt(i) : 0);
+  return prefix;
+}
+
+export class SortedRun {
+  /** Deletions held: 0 lets readers skip the tombstone checks. */
+  readonly tombstones: number;
+
+  constructor(
+    readonly keys: readonly string[],
+    readonly slots: readonly Slot[],
+    readonly prefixes: Float64Array,
+  ) {
+    assert(keys.length === slots.length && keys.length === prefixes.length, 'a run holds one slot and one prefix per key');
+    let tombstones = 0;
+    for (const slot of slots) if (slot === null) tombstones += 1;
+    this.tombstones = tombstones;
+  }
+
+  get length(): number {
+    return this.keys.length;
+  }
+
+  /** The memtable's entries as a run; without its deletions when nothing older exists. */
+  static fromMemtable(memtable: Memtable, dropTombstones: boolean): SortedRun {
+    const keys = new Array<string>(memtable.size);
+    const slots = new Array<Slot>(memtable.size);
+    let length = 0;
+    memtable.forEachPair((key, slot) => {
+      if (slot === null && dropTombstones) return;
+      keys[length] = key;
+      slots[length] = slot;
+      length += 1;
+    });
+    keys.length = length;
+    slots.length = length;
+    return new SortedRun(keys, slots, prefixesOf(keys));
+  }
+
+  /** A run of distinct keys already in ascending order (a checkpoint's contents). */
+  static fromSorted(keys: string[], values: string[]): SortedRun {
+    for (let i = 1; i < keys.length; i++) assert(keys[i - 1]! < keys[i]!, 'a run is built from ascending, distinct keys');
+    return new SortedRun(keys, values, prefixesOf(keys));
+  }
+
+  /** The first position whose key is ≥ key (length if none). */
+  lowerBound(key: string, prefix = keyPrefix(key)): number {
+    const { keys, prefixes } = this;
+    let low = 0;
+    let high = keys.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      const other = prefixes[middle]!;
+      if (other < prefix || (other === prefix && keys[middle]! < key)) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** The slot stored for key here (null: deleted here), or undefined if the run does not hold it. */
+  get(key: string, prefix = keyPrefix(key)): Slot | undefined {
+    const position = this.lowerBound(key, prefix);
+    return position < this.keys.length && this.prefixes[position] === prefix && this.keys[position] === key ? this.slots[position] : undefined;
+  }
+}
+
+function prefixesOf(keys: readonly string[]): Float64Array {
+  const prefixes = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) prefixes[i] = keyPrefix(keys[i]!);
+  return prefixes;
+}
