@@ -1,7 +1,9 @@
 /**
- * Encoding of a write batch, the payload of one log record: a sequence number, then the
- * operations in order (put with key and value, or del with key). Decoding checks every length
- * against the payload, so a malformed payload is an error, never a misread.
+ * Encoding of a write batch (one commit): a sequence number, then the operations in order (put
+ * with key and value, or del with key). A log record's payload is one or more batches back to
+ * back, with consecutive sequence numbers: a group commit writes its commits as one record.
+ * Decoding checks every length against the payload, so a malformed payload is an error, never
+ * a misread.
  */
 import { CarveError, ErrorCodes } from '../errors.js';
 
@@ -45,36 +47,60 @@ export function encodeBatch(batch: Batch): Uint8Array {
   return out;
 }
 
+/** The one batch a payload holds (anything after it is malformed). */
 export function decodeBatch(payload: Uint8Array, path: string, recordOffset: number): Batch {
   const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  const malformed = (why: string): never => {
-    throw new CarveError(ErrorCodes.CORRUPT, `malformed batch record: ${why}`, { path, offset: recordOffset });
-  };
-  if (view.length < headerBytes) malformed('shorter than its header');
-  const sequence = view.readDoubleLE(0);
-  const count = view.readUInt32LE(8);
+  const { batch, endOffset } = decodeBatchAt(view, 0, path, recordOffset);
+  if (endOffset !== view.length) malformedBatch(`${view.length - endOffset} trailing bytes`, path, recordOffset);
+  return batch;
+}
+
+/** The batches of a record's payload, in order: at least one, filling it exactly. */
+export function decodeBatches(payload: Uint8Array, path: string, recordOffset: number): Batch[] {
+  const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const batches: Batch[] = [];
+  let offset = 0;
+  do {
+    const { batch, endOffset } = decodeBatchAt(view, offset, path, recordOffset);
+    const previous = batches[batches.length - 1];
+    if (previous !== undefined && batch.sequence !== previous.sequence + 1) {
+      malformedBatch(`batch at payload offset ${offset} has sequence ${batch.sequence} after ${previous.sequence}`, path, recordOffset);
+    }
+    batches.push(batch);
+    offset = endOffset;
+  } while (offset < view.length);
+  return batches;
+}
+
+function malformedBatch(why: string, path: string, recordOffset: number): never {
+  throw new CarveError(ErrorCodes.CORRUPT, `malformed batch record: ${why}`, { path, offset: recordOffset });
+}
+
+function decodeBatchAt(view: Buffer, start: number, path: string, recordOffset: number): { batch: Batch; endOffset: number } {
+  if (start + headerBytes > view.length) malformedBatch('shorter than its header', path, recordOffset);
+  const sequence = view.readDoubleLE(start);
+  const count = view.readUInt32LE(start + 8);
   const ops: BatchOp[] = [];
-  let offset = headerBytes;
+  let offset = start + headerBytes;
   for (let i = 0; i < count; i++) {
-    if (offset + 5 > view.length) malformed(`op ${i} runs past the record`);
+    if (offset + 5 > view.length) malformedBatch(`op ${i} runs past the record`, path, recordOffset);
     const type = view[offset];
     const keyBytes = view.readUInt32LE(offset + 1);
     offset += 5;
-    if (offset + keyBytes > view.length) malformed(`key of op ${i} runs past the record`);
+    if (offset + keyBytes > view.length) malformedBatch(`key of op ${i} runs past the record`, path, recordOffset);
     const key = view.subarray(offset, offset + keyBytes);
     offset += keyBytes;
     if (type === opDel) {
       ops.push({ type: 'del', key });
       continue;
     }
-    if (type !== opPut) malformed(`op ${i} has unknown type ${String(type)}`);
-    if (offset + 4 > view.length) malformed(`value length of op ${i} runs past the record`);
+    if (type !== opPut) malformedBatch(`op ${i} has unknown type ${String(type)}`, path, recordOffset);
+    if (offset + 4 > view.length) malformedBatch(`value length of op ${i} runs past the record`, path, recordOffset);
     const valueBytes = view.readUInt32LE(offset);
     offset += 4;
-    if (offset + valueBytes > view.length) malformed(`value of op ${i} runs past the record`);
+    if (offset + valueBytes > view.length) malformedBatch(`value of op ${i} runs past the record`, path, recordOffset);
     ops.push({ type: 'put', key, value: view.subarray(offset, offset + valueBytes) });
     offset += valueBytes;
   }
-  if (offset !== view.length) malformed(`${view.length - offset} trailing bytes`);
-  return { sequence, ops };
+  return { batch: { sequence, ops }, endOffset: offset };
 }

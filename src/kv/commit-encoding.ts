@@ -3,10 +3,11 @@
  *
  * A commit's changes are latin1 strings (one char per byte, as the index holds them), flat:
  * key, new value (undefined for a delete), key, new value, and so on. `encodeGroup` frames a
- * group straight into one buffer, with no buffer per commit in between. Its bytes are exactly
- * those of `encodeRecords` over `encodeBatch` payloads (log-format.ts, batch-codec.ts), which
- * the tests check: a record header (CRC32C, length, type, salt, durable offset), then the batch
- * (sequence, op count, then each op's type, key length and key, value length and value).
+ * group straight into one buffer as one log record whose payload is the commits' batches back to
+ * back: its bytes are exactly those of `encodeRecords` over the concatenated `encodeBatch`
+ * payloads (log-format.ts, batch-codec.ts), which the tests check. One record per group, not per
+ * commit: one CRC32C call and one 24-byte header per group (a group is acknowledged, or torn,
+ * as a whole anyway).
  */
 import { crc32c } from '@node-rs/crc32';
 import { assert } from '../errors.js';
@@ -21,15 +22,15 @@ export type Changes = ReadonlyArray<string | undefined>;
 export interface EncodableGroup {
   readonly firstSequence: number;
   readonly changes: readonly Changes[];
-  /** Each commit's whole record size: recordBytesOf(changes). */
-  readonly recordBytes: readonly number[];
-  /** The sum of recordBytes. */
-  readonly totalBytes: number;
+  /** Each commit's batch size: batchBytesOf(changes). */
+  readonly batchBytes: readonly number[];
+  /** The sum of batchBytes. */
+  readonly totalBatchBytes: number;
 }
 
-/** Bytes of the log record (header and batch) that carries these changes. */
-export function recordBytesOf(changes: Changes): number {
-  let size = recordHeaderBytes + batchHeaderBytes;
+/** Bytes of the batch that carries these changes in a log record. */
+export function batchBytesOf(changes: Changes): number {
+  let size = batchHeaderBytes;
   for (let i = 0; i < changes.length; i += 2) {
     const value = changes[i + 1];
     size += 5 + changes[i]!.length + (value === undefined ? 0 : 4 + value.length);
@@ -37,23 +38,26 @@ export function recordBytesOf(changes: Changes): number {
   return size;
 }
 
+/** Bytes of the group's log record: the record header and every commit's batch. */
+export function groupRecordBytes(group: EncodableGroup): number {
+  return recordHeaderBytes + group.totalBatchBytes;
+}
+
 /**
- * Frames the group's commits back to back into one buffer: the start of `scratch` when it is
- * large enough (the caller must not be using it), a new buffer otherwise.
+ * Frames the group's commits as one record, into the start of `scratch` when it is large enough
+ * (the caller must not be using it), into a new buffer otherwise.
  */
 export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: number, scratch?: Buffer): Buffer {
-  const { totalBytes } = group;
-  const out = (scratch !== undefined && scratch.length >= totalBytes ? scratch.subarray(0, totalBytes) : Buffer.allocUnsafe(totalBytes));
-  let offset = 0;
+  const totalBytes = groupRecordBytes(group);
+  const out = scratch !== undefined && scratch.length >= totalBytes ? scratch.subarray(0, totalBytes) : Buffer.allocUnsafe(totalBytes);
+  out.writeUInt32LE(totalBytes - recordHeaderBytes, 4);
+  out.writeUInt32LE(recordTypeBatch, 8); // type byte, then three zero bytes
+  out.writeUInt32LE(salt, 12);
+  out.writeDoubleLE(durableOffset, 16);
+  let at = recordHeaderBytes;
   for (let c = 0; c < group.changes.length; c++) {
     const changes = group.changes[c]!;
-    const recordBytes = group.recordBytes[c]!;
-    const end = offset + recordBytes;
-    out.writeUInt32LE(recordBytes - recordHeaderBytes, offset + 4);
-    out.writeUInt32LE(recordTypeBatch, offset + 8); // type byte, then three zero bytes
-    out.writeUInt32LE(salt, offset + 12);
-    out.writeDoubleLE(durableOffset, offset + 16);
-    let at = offset + recordHeaderBytes;
+    const end = at + group.batchBytes[c]!;
     out.writeDoubleLE(group.firstSequence + c, at);
     out.writeUInt32LE(changes.length / 2, at + 8);
     at += batchHeaderBytes;
@@ -68,10 +72,9 @@ export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: 
         at += 4 + latin1Write(out, value, at + 4);
       }
     }
-    assert(at === end, `record of ${recordBytes} B encoded into ${at - offset} B`);
-    out.writeUInt32LE(crc32c(out.subarray(offset + 4, end)), offset);
-    offset = end;
+    assert(at === end, `batch of ${group.batchBytes[c]!} B encoded into ${at - end + group.batchBytes[c]!} B`);
   }
-  assert(offset === totalBytes, `group of ${totalBytes} B encoded into ${offset} B`);
+  assert(at === totalBytes, `group of ${totalBytes} B encoded into ${at} B`);
+  out.writeUInt32LE(crc32c(out.subarray(4, totalBytes)), 0);
   return out;
 }

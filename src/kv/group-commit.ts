@@ -1,7 +1,7 @@
 /**
  * Group commit. Writers queue their changes; one flusher at a time takes the group at the head
- * of the queue (up to maxGroupBytes of records), frames it (into a buffer reused from group to
- * group: the previous group's write has returned by then), writes it with one write call and makes it
+ * of the queue (up to maxGroupBytes of batches), frames it as one log record (into a buffer reused
+ * from group to group: the previous group's write has returned by then), writes it with one write call and makes it
  * durable (the log is opened O_DSYNC, so the write returns once durable; on a handle without
  * O_DSYNC, one fdatasync follows), then applies its commits in order and resolves its promise. There
  * is no artificial delay: a group is whatever queued while the previous sync ran. As soon as a
@@ -18,7 +18,7 @@
  * shares the group's one promise. So a commit costs no promise, closure or record of its own.
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
-import { type Changes, encodeGroup } from './commit-encoding.js';
+import { type Changes, encodeGroup, groupRecordBytes } from './commit-encoding.js';
 import type { ActiveLog } from './log-file.js';
 import { maxGroupBytes } from './limits.js';
 
@@ -30,8 +30,8 @@ const scratchStartBytes = 64 * 1024;
 class PendingGroup {
   readonly kind = 'group';
   readonly changes: Changes[] = [];
-  readonly recordBytes: number[] = [];
-  totalBytes = 0;
+  readonly batchBytes: number[] = [];
+  totalBatchBytes = 0;
   readonly promise: Promise<void>;
   resolve!: () => void;
   reject!: (error: unknown) => void;
@@ -47,11 +47,11 @@ class PendingGroup {
     return this.changes.length;
   }
 
-  add(sequence: number, changes: Changes, recordBytes: number): void {
+  add(sequence: number, changes: Changes, batchBytes: number): void {
     assert(sequence === this.firstSequence + this.changes.length, 'commits join a group in sequence order');
     this.changes.push(changes);
-    this.recordBytes.push(recordBytes);
-    this.totalBytes += recordBytes;
+    this.batchBytes.push(batchBytes);
+    this.totalBatchBytes += batchBytes;
   }
 }
 
@@ -103,14 +103,14 @@ export class GroupCommitter {
   }
 
   /** Resolves once the changes are durable (durability 'sync') and applied. */
-  commit(sequence: number, changes: Changes, recordBytes: number): Promise<void> {
+  commit(sequence: number, changes: Changes, batchBytes: number): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     let open = this.queue[this.queue.length - 1];
-    if (open?.kind !== 'group' || open.totalBytes + recordBytes > maxGroupBytes) {
+    if (open?.kind !== 'group' || open.totalBatchBytes + batchBytes > maxGroupBytes) {
       open = new PendingGroup(sequence);
       this.queue.push(open);
     }
-    open.add(sequence, changes, recordBytes);
+    open.add(sequence, changes, batchBytes);
     this.kick();
     return open.promise;
   }
@@ -185,7 +185,8 @@ export class GroupCommitter {
     const syncIssued = new Promise<void>((resolve) => {
       markSyncIssued = resolve;
     });
-    if (this.scratch.length < group.totalBytes) this.scratch = Buffer.allocUnsafe(Math.max(group.totalBytes, 2 * this.scratch.length));
+    const recordBytes = groupRecordBytes(group);
+    if (this.scratch.length < recordBytes) this.scratch = Buffer.allocUnsafe(Math.max(recordBytes, 2 * this.scratch.length));
     const bytes = encodeGroup(group, log.salt, log.durableOffsetBytes, this.scratch);
     const offset = log.endOffsetBytes;
     log.endOffsetBytes += bytes.length;

@@ -5,7 +5,8 @@
  * random salt, how many bytes the previous log had written and had made durable when this one
  * began, and a CRC32C of the header. Each record then has a 24-byte header (CRC32C, payload
  * length, type, the file's salt, and the offset up to which the log was durable when the record
- * was written), followed by the payload. The CRC covers the rest of the header and the payload.
+ * was written), followed by the payload: one or more commits' batches (batch-codec.ts), a whole
+ * group commit per record. The CRC covers the rest of the header and the payload.
  * The salt keeps stale or recycled bytes from another log from ever being replayed.
  *
  * Reading stops at the first invalid record. That record, and everything after it, is a torn
@@ -22,7 +23,9 @@ import { CarveError, ErrorCodes } from '../errors.js';
 import { checkFileStart } from './file-start.js';
 
 export const logMagic = 'CARVEKVL';
-export const logFormatVersion = 1;
+/** 2: a record's payload may hold several batches (version 1 held one; still read). */
+export const logFormatVersion = 2;
+const readableLogFormatVersions = [1, 2];
 export const logHeaderBytes = 48;
 const headerCrcOffset = 44;
 export const recordHeaderBytes = 24;
@@ -55,7 +58,7 @@ export function decodeLogHeader(bytes: Uint8Array, path: string): LogHeader {
     throw new CarveError(ErrorCodes.CORRUPT, 'log file header checksum mismatch', { path, offset: 0 });
   }
   const version = view.readUInt32LE(8);
-  if (version !== logFormatVersion) {
+  if (!readableLogFormatVersions.includes(version)) {
     throw new CarveError(ErrorCodes.FOREIGN_FILE, `unsupported log format version ${version}`, { path, offset: 8 });
   }
   return {

@@ -20,7 +20,7 @@ import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { readFileIfExists } from '../storage/files.js';
 import { joinPath, parentPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
-import { decodeBatch } from './batch-codec.js';
+import { decodeBatches } from './batch-codec.js';
 import { bytesToLatin1 } from './bytes.js';
 import { dataFileName, parseDataFile } from './data-file.js';
 import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-file.js';
@@ -129,11 +129,12 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   for (const log of toReplay.slice(0, replayCount)) {
     for (const record of log.parsed.records) {
       if (record.offset >= log.keepBytes) break;
-      const batch = decodeBatch(record.payload, log.path, record.offset);
-      sequence = Math.max(sequence, batch.sequence);
-      for (const op of batch.ops) {
-        if (op.type === 'put') entries.set(bytesToLatin1(op.key), bytesToLatin1(op.value));
-        else entries.delete(bytesToLatin1(op.key));
+      for (const batch of decodeBatches(record.payload, log.path, record.offset)) {
+        sequence = Math.max(sequence, batch.sequence);
+        for (const op of batch.ops) {
+          if (op.type === 'put') entries.set(bytesToLatin1(op.key), bytesToLatin1(op.value));
+          else entries.delete(bytesToLatin1(op.key));
+        }
       }
     }
   }

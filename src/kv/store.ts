@@ -23,7 +23,7 @@ import { replaceFileAtomicallyWith } from '../durable/replace.js';
 import { joinPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
 import { type BatchOp, encodedBatchBytes } from './batch-codec.js';
-import { type Changes, recordBytesOf } from './commit-encoding.js';
+import { type Changes, batchBytesOf } from './commit-encoding.js';
 import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
@@ -292,7 +292,7 @@ export class KvStore {
 
   private commit(changes: Changes): Promise<void> {
     this.sequence += 1;
-    return this.committer.commit(this.sequence, changes, recordBytesOf(changes));
+    return this.committer.commit(this.sequence, changes, batchBytesOf(changes));
   }
 
   /** Applies a durable commit to the index (the committer calls it, in commit order). */

@@ -24,12 +24,13 @@ import { CarveError, ErrorCodes } from '../../src/errors.js';
 import {
   encodeLogHeader,
   encodeRecord,
+  logFormatVersion,
   logHeaderBytes,
   parseLog,
   recordHeaderBytes,
   decodeLogHeader,
 } from '../../src/kv/log-format.js';
-import { type Batch, type BatchOp, decodeBatch, encodeBatch, encodedBatchBytes } from '../../src/kv/batch-codec.js';
+import { type Batch, type BatchOp, decodeBatch, decodeBatches, encodeBatch, encodedBatchBytes } from '../../src/kv/batch-codec.js';
 import { parseDataFile, writeDataFile } from '../../src/kv/data-file.js';
 import type { EntryCursor } from '../../src/kv/merged-entries.js';
 import { bytesToLatin1, concatBytes } from '../../src/kv/bytes.js';
@@ -348,11 +349,25 @@ describe('log header', () => {
     }
   });
 
-  it('another format version (with a valid checksum) is E_FOREIGN_FILE', () => {
+  const withVersion = (version: number): Buffer => {
     const bytes = Buffer.from(encodeLogHeader({ logNumber: 1, salt, previousLogDurableBytes: 0, previousLogWrittenBytes: 0 }));
-    bytes.writeUInt32LE(2, 8);
+    bytes.writeUInt32LE(version, 8);
     bytes.writeUInt32LE(crc32c(bytes.subarray(0, 44)), 44);
-    assert.throws(() => parseLog(bytes, logPath), carveError(ErrorCodes.FOREIGN_FILE, { path: logPath }));
+    return bytes;
+  };
+
+  it('another format version (with a valid checksum) is E_FOREIGN_FILE', () => {
+    for (const version of [0, 3, 0xffffffff]) {
+      assert.throws(() => parseLog(withVersion(version), logPath), carveError(ErrorCodes.FOREIGN_FILE, { path: logPath }), `version ${version}`);
+    }
+  });
+
+  it('version 1 (one batch per record) is still read', () => {
+    assert.equal(logFormatVersion, 2);
+    const record = encodeRecord(encodeBatch({ sequence: 7, ops: [{ type: 'put', key: Buffer.from('k'), value: Buffer.from('v') }] }), salt, 0);
+    const parsed = parseLog(Buffer.concat([withVersion(1), record]), logPath);
+    assert.equal(parsed.records.length, 1);
+    assert.equal(decodeBatches(parsed.records[0]!.payload, logPath, logHeaderBytes)[0]!.sequence, 7);
   });
 });
 
@@ -403,6 +418,31 @@ describe('batch codec', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('a payload of several batches back to back decodes to them in order; a cut inside it, a gap in sequences or nothing is E_CORRUPT', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(opArb, { maxLength: 4 }), { minLength: 1, maxLength: 6 }), fc.nat(2 ** 40), fc.nat(), (opLists, first, pick) => {
+        const batches = opLists.map((ops, i) => ({ sequence: first + i, ops }));
+        const encoded = Buffer.concat(batches.map((batch) => encodeBatch(batch)));
+        const decoded = decodeBatches(encoded, logPath, 96);
+        assert.deepEqual(
+          decoded.map((batch) => [batch.sequence, showOps(batch.ops)]),
+          batches.map((batch) => [batch.sequence, showOps(batch.ops)]),
+        );
+        const bounds = new Set(batches.map((_, i) => Buffer.concat(batches.slice(0, i + 1).map((batch) => encodeBatch(batch))).length));
+        const cut = pick % encoded.length;
+        if (!bounds.has(cut) && cut > 0) {
+          assert.throws(() => decodeBatches(encoded.subarray(0, cut), logPath, 4242), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 4242 }));
+        }
+        if (batches.length > 1) {
+          const gap = Buffer.concat(batches.map((batch, i) => encodeBatch({ ...batch, sequence: batch.sequence + (i === batches.length - 1 ? 1 : 0) })));
+          assert.throws(() => decodeBatches(gap, logPath, 8), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 8 }));
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.throws(() => decodeBatches(new Uint8Array(0), logPath, 16), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 16 }));
   });
 
   it('hand-made malformed payloads are E_CORRUPT', () => {
