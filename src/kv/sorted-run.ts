@@ -7,9 +7,12 @@
  * so searches and merges compare the prefixes, read from one contiguous Float64Array, and only
  * on a tie read the key strings themselves. Keys are scattered across the heap, so this saves
  * a cache miss at almost every comparison when keys differ early (random or hashed keys).
+ * A run with older runs behind it also has a Bloom filter of its prefixes, so that point reads
+ * skip it when it cannot hold the key.
  */
 import { assert } from '../errors.js';
 import type { Memtable, Slot } from './memtable.js';
+import { PrefixFilter } from './prefix-filter.js';
 
 const prefixBytes = 6;
 
@@ -27,6 +30,8 @@ export class SortedRun {
     readonly keys: readonly string[],
     readonly slots: readonly Slot[],
     readonly prefixes: Float64Array,
+    /** For runs with older runs behind them: lets a read skip this run (prefix-filter.ts). */
+    readonly filter?: PrefixFilter,
   ) {
     assert(keys.length === slots.length && keys.length === prefixes.length, 'a run holds one slot and one prefix per key');
     let tombstones = 0;
@@ -38,20 +43,24 @@ export class SortedRun {
     return this.keys.length;
   }
 
-  /** The memtable's entries as a run; without its deletions when nothing older exists. */
-  static fromMemtable(memtable: Memtable, dropTombstones: boolean): SortedRun {
+  /**
+   * The memtable's entries as a run. When nothing older exists (`oldest`), without its
+   * deletions, and without a filter: a read that reaches the oldest run searches it anyway.
+   */
+  static fromMemtable(memtable: Memtable, oldest: boolean): SortedRun {
     const keys = new Array<string>(memtable.size);
     const slots = new Array<Slot>(memtable.size);
     let length = 0;
     memtable.forEachPair((key, slot) => {
-      if (slot === null && dropTombstones) return;
+      if (slot === null && oldest) return;
       keys[length] = key;
       slots[length] = slot;
       length += 1;
     });
     keys.length = length;
     slots.length = length;
-    return new SortedRun(keys, slots, prefixesOf(keys));
+    const prefixes = prefixesOf(keys);
+    return new SortedRun(keys, slots, prefixes, oldest ? undefined : filterOf(prefixes));
   }
 
   /** A run of distinct keys already in ascending order (a checkpoint's contents). */
@@ -76,9 +85,16 @@ export class SortedRun {
 
   /** The slot stored for key here (null: deleted here), or undefined if the run does not hold it. */
   get(key: string, prefix = keyPrefix(key)): Slot | undefined {
+    if (this.filter !== undefined && !this.filter.mightHold(prefix)) return undefined;
     const position = this.lowerBound(key, prefix);
     return position < this.keys.length && this.prefixes[position] === prefix && this.keys[position] === key ? this.slots[position] : undefined;
   }
+}
+
+function filterOf(prefixes: Float64Array): PrefixFilter {
+  const filter = new PrefixFilter(prefixes.length);
+  for (const prefix of prefixes) filter.add(prefix);
+  return filter;
 }
 
 function prefixesOf(keys: readonly string[]): Float64Array {

@@ -7,13 +7,15 @@
  * - a merge done in steps of any budgets makes the same run as one done at once;
  * - key prefixes agree with key order;
  * - merges keep pace with writes: the number of runs stays logarithmic;
- * - deletions vanish from the oldest run, and fromEntries keeps what it is given.
+ * - deletions vanish from the oldest run, and fromEntries keeps what it is given;
+ * - a prefix filter never forgets a prefix it was given, and rarely claims one it was not.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type IndexView, LsmIndex } from '../../src/kv/lsm-index.js';
 import type { Slot } from '../../src/kv/memtable.js';
+import { PrefixFilter } from '../../src/kv/prefix-filter.js';
 import { RunMerge } from '../../src/kv/run-merge.js';
 import { SortedRun, keyPrefix } from '../../src/kv/sorted-run.js';
 import { seededRandom } from '../support/seeded-random.js';
@@ -167,5 +169,40 @@ describe('keyPrefix', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('PrefixFilter', () => {
+  it('holds every prefix added (no false negatives)', () => {
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 300 }), fc.integer({ min: 1, max: 400 }), (keys, capacity) => {
+        const filter = new PrefixFilter(capacity);
+        for (const key of keys) filter.add(keyPrefix(key));
+        for (const key of keys) assert.ok(filter.mightHold(keyPrefix(key)), JSON.stringify(key));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('answers "maybe" for under 3% of absent prefixes when filled to capacity', () => {
+    const random = seededRandom(11);
+    const prefix = () => Math.floor(random() * 2 ** 24) * 2 ** 24 + Math.floor(random() * 2 ** 24);
+    const capacity = 20_000;
+    const filter = new PrefixFilter(capacity);
+    const added = new Set<number>();
+    while (added.size < capacity) {
+      const p = prefix();
+      added.add(p);
+      filter.add(p);
+    }
+    let maybes = 0;
+    let probes = 0;
+    while (probes < 100_000) {
+      const p = prefix();
+      if (added.has(p)) continue;
+      probes += 1;
+      if (filter.mightHold(p)) maybes += 1;
+    }
+    assert.ok(maybes / probes < 0.03, `false positive rate ${(maybes / probes).toFixed(4)}`);
   });
 });
