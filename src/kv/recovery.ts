@@ -38,6 +38,8 @@ export interface Recovered {
   readonly emptyLastLog: Omit<ActiveLog, 'handle' | 'space'> | undefined;
   /** How far the last replayed log is durable (for the next log's header). */
   readonly lastLogDurableBytes: number;
+  /** The data file's size (0 if there is none). */
+  readonly dataFileBytes: number;
 }
 
 /** Creates the store's directory durably if it is missing and allowed to be created. */
@@ -167,6 +169,7 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   return {
     entries,
     sequence,
+    dataFileBytes: dataBytes?.length ?? 0,
     nextLogNumber: highest + 1,
     liveLogs: replayed.filter((log) => !(lastIsEmpty && log === last)).map((log) => log.number),
     emptyLastLog: lastIsEmpty

@@ -45,7 +45,13 @@ import { ensureStoreDirectory, recoverDirectory } from './recovery.js';
 export interface KvOptions {
   /** 'sync' (default): acknowledged writes survive power loss. 'none': see the module header. */
   durability?: Durability;
-  /** Checkpoint automatically when the log grows past this many bytes (default 64 MiB; 0 disables). */
+  /**
+   * Checkpoint automatically when the log grows past this many bytes, or past the data file's
+   * size if that is larger (default 64 MiB; 0 disables). A checkpoint rewrites the whole data
+   * file, so waiting for as many log bytes as it holds keeps the bytes checkpoints write at most
+   * about one per byte logged however large the store grows (as Redis sizes its AOF rewrites),
+   * and recovery replays at most about as much log as it loads data.
+   */
   checkpointThresholdBytes?: number;
   /** Create the directory's store if there is none (default true). */
   createIfMissing?: boolean;
@@ -80,6 +86,8 @@ export class KvStore {
   private checkpointRunning: Promise<void> | undefined;
   private readonly retiredLogs: number[];
   private readonly committer: GroupCommitter;
+  /** The last data file's size: the log may grow this far before a checkpoint. */
+  private dataFileBytes: number;
 
   private constructor(
     readonly storage: Storage,
@@ -89,8 +97,10 @@ export class KvStore {
     index: LsmIndex,
     sequence: number,
     retiredLogs: number[],
+    dataFileBytes: number,
     private readonly options: Required<KvOptions>,
   ) {
+    this.dataFileBytes = dataFileBytes;
     this.index = index;
     this.sequence = sequence;
     this.retiredLogs = retiredLogs;
@@ -139,7 +149,7 @@ export class KvStore {
               writing,
             )
           : await openLogForAppend(storage, recovered.emptyLastLog, writing);
-      return new KvStore(storage, directory, lock, log, index, recovered.sequence, recovered.liveLogs, resolved);
+      return new KvStore(storage, directory, lock, log, index, recovered.sequence, recovered.liveLogs, recovered.dataFileBytes, resolved);
     } catch (error) {
       await lock.release();
       throw error;
@@ -265,12 +275,16 @@ export class KvStore {
     const nextLogNumber = covered.logNumber + 1;
     const snapshot = frozen;
     const randomSuffix = () => Math.floor(this.options.random() * 2 ** 32).toString(16).padStart(8, '0');
+    let written = 0;
     await replaceFileAtomicallyWith(
       this.storage,
       joinPath(this.directory, dataFileName),
-      async (handle) => void (await writeDataFile(handle, nextLogNumber, snapshot.cursor())),
+      async (handle) => {
+        written = await writeDataFile(handle, nextLogNumber, snapshot.cursor());
+      },
       { randomSuffix },
     );
+    this.dataFileBytes = written;
     // The data file now covers every log before `nextLogNumber`: they may go.
     for (const logNumber of [...this.retiredLogs, covered.logNumber]) {
       await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
@@ -283,7 +297,7 @@ export class KvStore {
     return (
       threshold > 0 &&
       this.checkpointRunning === undefined &&
-      this.committer.activeLog.endOffsetBytes > threshold &&
+      this.committer.activeLog.endOffsetBytes > Math.max(threshold, this.dataFileBytes) &&
       !this.closed &&
       this.closing === undefined &&
       this.committer.failed === undefined

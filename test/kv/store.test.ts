@@ -810,3 +810,34 @@ describe('values handed out are copies', () => {
     await db.close();
   });
 });
+
+describe('automatic checkpoints', () => {
+  /** The first log the data file says to replay: each checkpoint moves it on. */
+  const checkpointedUpTo = async (storage: Storage, dir: string) => Buffer.from(await readWholeFile(storage, `${dir}/data.ckpt`)).readUInt32LE(12);
+
+  it('wait for the log to outgrow the data file when the data file is larger than the threshold', async () => {
+    const storage = new SimStorage();
+    const value = new Uint8Array(200).fill(7);
+    const options: KvOptions = { checkpointThresholdBytes: 4096, logPreallocationBytes: 0 };
+    const db = await KvStore.open(storage, 'db', options);
+    let first = 0;
+    try {
+      for (let i = 0; i < 200; i++) await db.put(b(`big-${i}`), value);
+      await db.checkpoint();
+      const dataFileBytes = (await storage.stat('db/data.ckpt')).sizeBytes;
+      assert.ok(dataFileBytes > 40_000, `the data file holds about 40 KB (${dataFileBytes} B)`);
+      first = await checkpointedUpTo(storage, 'db');
+
+      // About 22 KB of log: past the 4 KiB threshold, short of the data file.
+      for (let i = 0; i < 100; i++) await db.put(b(`k-${i % 10}`), value);
+      await db.checkpoint().catch(() => undefined); // joins one running, if any, else runs one
+      assert.equal(await checkpointedUpTo(storage, 'db'), first + 1, 'only the explicit checkpoint ran');
+
+      // Past the data file's size (the explicit checkpoint started a fresh log): now one runs.
+      for (let i = 0; i < 250; i++) await db.put(b(`k-${i % 10}`), value);
+    } finally {
+      await db.close();
+    }
+    assert.ok((await checkpointedUpTo(storage, 'db')) > first + 1, 'an automatic checkpoint once the log outgrew the data file');
+  });
+});
