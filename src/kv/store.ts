@@ -3,20 +3,24 @@
  *
  * A commit is acknowledged only after its log record is synced (durability 'sync', the default).
  * Concurrent commits share one durable write (group commit): the log is opened O_DSYNC and
- * written into space preallocated with zeros (log-file.ts, log-space.ts). The index lives in memory, as
- * a B+ tree whose clones are O(1) copy-on-write snapshots. A checkpoint writes the index into the
- * data file ("the main ledger") while new commits go to a fresh log. Recovery loads the data
- * file and replays the logs after it. A failed sync fails the store until it is reopened; the
- * commits it failed are "unknown", not "absent": their records may have reached the disk and
- * reappear after recovery (as in LevelDB), but an acknowledged commit is never lost.
+ * written into space preallocated with zeros (log-file.ts, log-space.ts), one record per group.
+ * The index lives in memory, as a log-structured merge of a small B+ tree and sorted runs
+ * (lsm-index.ts), whose snapshots are O(1). A checkpoint writes the index into the data file
+ * ("the main ledger") while new commits go to a fresh log. Recovery loads the data file and
+ * replays the logs after it. A failed sync fails the store until it is reopened; the commits it
+ * failed are "unknown", not "absent": their records may have reached the disk and reappear after
+ * recovery (as in LevelDB), but an acknowledged commit is never lost.
  *
  * durability 'none' writes the log without syncing it. It is faster, and gives up every write
  * since the last checkpoint on a power failure or OS crash (a process crash keeps them, since
  * the page cache survives). Reads then also see writes that may vanish.
  *
- * Memory: per key, the key and the value as one-byte-per-char strings plus a B+ tree slot. With
- * 16-byte keys and 100-byte values that is 171–181 B of heap per key, and 212–217 B of RSS per key
- * after a reopen, for 1M keys (`npm run -s bench:kv -- --memory-only`).
+ * Memory: per key, the key and the value as one-byte-per-char strings, and in the index two
+ * pointers and an 8-byte prefix (a run's arrays; in the memtable, a B+ tree slot), plus 1.25 B of
+ * Bloom filter in the runs above the oldest. With 16-byte keys and 100-byte values and 1M keys,
+ * that is 168 B of heap and 259 B of RSS per key after loading, 173 B and 232 B after a reopen
+ * (`npm run -s bench:kv -- --memory-only`). A merge holds its two inputs and its output until
+ * it ends, so the index briefly needs up to twice the pointers of the runs it merges.
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
 import { replaceFileAtomicallyWith } from '../durable/replace.js';
@@ -75,6 +79,7 @@ export interface KvOptions {
 export interface Snapshot {
   get(key: Uint8Array): Uint8Array | undefined;
   entries(options?: RangeOptions): Iterable<[Uint8Array, Uint8Array]>;
+  /** The number of keys: counted on first use, then cached (the snapshot never changes). */
   readonly size: number;
 }
 
@@ -215,6 +220,7 @@ export class KvStore {
     return this.snapshot().entries(options);
   }
 
+  /** The number of keys: counted (a walk of the index) on the first read after a change, then cached. */
   get size(): number {
     return this.index.size;
   }
