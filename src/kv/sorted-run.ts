@@ -48,19 +48,19 @@ export class SortedRun {
    * deletions, and without a filter: a read that reaches the oldest run searches it anyway.
    */
   static fromMemtable(memtable: Memtable, oldest: boolean): SortedRun {
-    const keys = new Array<string>(memtable.size);
-    const slots = new Array<Slot>(memtable.size);
-    let length = 0;
-    memtable.forEachPair((key, slot) => {
-      if (slot === null && oldest) return;
-      keys[length] = key;
-      slots[length] = slot;
-      length += 1;
+    const sorted = memtable.sorted(keyPrefix);
+    if (!oldest) return new SortedRun(sorted.keys, sorted.slots, sorted.prefixes, filterOf(sorted.prefixes));
+    // Without its deletions: nothing older is left for them to hide.
+    const keys: string[] = [];
+    const slots: Slot[] = [];
+    const kept: number[] = [];
+    sorted.slots.forEach((slot, i) => {
+      if (slot === null) return;
+      keys.push(sorted.keys[i]!);
+      slots.push(slot);
+      kept.push(sorted.prefixes[i]!);
     });
-    keys.length = length;
-    slots.length = length;
-    const prefixes = prefixesOf(keys);
-    return new SortedRun(keys, slots, prefixes, oldest ? undefined : filterOf(prefixes));
+    return new SortedRun(keys, slots, Float64Array.from(kept));
   }
 
   /** A run of distinct keys already in ascending order (a checkpoint's contents). */

@@ -8,13 +8,14 @@
  * - key prefixes agree with key order;
  * - merges keep pace with writes: the number of runs stays logarithmic;
  * - deletions vanish from the oldest run, and fromEntries keeps what it is given;
- * - a prefix filter never forgets a prefix it was given, and rarely claims one it was not.
+ * - a prefix filter never forgets a prefix it was given, and rarely claims one it was not;
+ * - the memtable's sort orders keys as string order does, keys whose packed prefixes tie included.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type IndexView, LsmIndex } from '../../src/kv/lsm-index.js';
-import type { Slot } from '../../src/kv/memtable.js';
+import { type Slot, sortedOrder } from '../../src/kv/memtable.js';
 import { PrefixFilter } from '../../src/kv/prefix-filter.js';
 import { RunMerge } from '../../src/kv/run-merge.js';
 import { SortedRun, keyPrefix } from '../../src/kv/sorted-run.js';
@@ -204,5 +205,29 @@ describe('PrefixFilter', () => {
       if (filter.mightHold(p)) maybes += 1;
     }
     assert.ok(maybes / probes < 0.03, `false positive rate ${(maybes / probes).toFixed(4)}`);
+  });
+});
+
+describe('sortedOrder', () => {
+  const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+  it('orders any distinct keys as string order does', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(keyArb, { maxLength: 200 }), (keys) => {
+        const order = sortedOrder(keys, Float64Array.from(keys, keyPrefix));
+        assert.deepEqual([...order].map((i) => keys[i]), [...keys].sort(byString));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('orders 20,000 keys whose packed prefixes often tie (bytes 4 to 8 random, fewer prefix bits kept)', () => {
+    const random = seededRandom(5);
+    const byte = () => String.fromCharCode(Math.floor(random() * 256));
+    const unique = new Set<string>();
+    while (unique.size < 20_000) unique.add(`kkkk${byte()}${byte()}${byte()}${byte()}${random() < 0.5 ? '' : byte()}`);
+    const keys = [...unique];
+    const order = sortedOrder(keys, Float64Array.from(keys, keyPrefix));
+    assert.deepEqual([...order].map((i) => keys[i]), [...keys].sort(byString));
   });
 });
