@@ -34,17 +34,25 @@ export class Memtable {
 
   /** Keys and slots as parallel arrays, in key order. */
   sorted(prefixOf: (key: string) => number): { keys: string[]; slots: Slot[]; prefixes: Float64Array } {
-    const unsortedKeys = [...this.slots.keys()];
-    const unsortedPrefixes = new Float64Array(unsortedKeys.length);
-    for (let i = 0; i < unsortedKeys.length; i++) unsortedPrefixes[i] = prefixOf(unsortedKeys[i]!);
+    const count = this.slots.size;
+    const unsortedKeys = new Array<string>(count);
+    const unsortedSlots = new Array<Slot>(count);
+    const unsortedPrefixes = new Float64Array(count);
+    let at = 0;
+    this.slots.forEach((slot, key) => {
+      unsortedKeys[at] = key;
+      unsortedSlots[at] = slot;
+      unsortedPrefixes[at] = prefixOf(key);
+      at += 1;
+    });
     const order = sortedOrder(unsortedKeys, unsortedPrefixes);
-    const keys = new Array<string>(order.length);
-    const slots = new Array<Slot>(order.length);
-    const prefixes = new Float64Array(order.length);
-    for (let i = 0; i < order.length; i++) {
+    const keys = new Array<string>(count);
+    const slots = new Array<Slot>(count);
+    const prefixes = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
       const from = order[i]!;
       keys[i] = unsortedKeys[from]!;
-      slots[i] = this.slots.get(keys[i]!)!;
+      slots[i] = unsortedSlots[from]!;
       prefixes[i] = unsortedPrefixes[from]!;
     }
     return { keys, slots, prefixes };
