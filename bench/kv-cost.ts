@@ -16,11 +16,6 @@
  *   promise+closures      what write()/commit() allocate per commit: an async call, a Promise,
  *                         its resolve, the queue entry and the apply closure
  *   ceiling record        what bench's ceiling engine does per commit (allocate + 2 copies)
- *
- * The stages are those of the commit path as first built (one record per commit, a B+ tree
- * index); the store now frames a group as one record and indexes into an LSM (src/kv/
- * lsm-index.ts), so read these as the costs that motivated that. sorted-btree is a dev
- * dependency for this script only.
  */
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';

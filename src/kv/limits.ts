@@ -14,5 +14,3 @@ export const defaultCheckpointThresholdBytes = 64 * 1024 * 1024;
 export const defaultLogPreallocationBytes = 4 * 1024 * 1024;
 /** The index's memtable becomes a sorted run at this many entries (default; see lsm-index.ts). */
 export const defaultMemtableEntries = 16_384;
-/** The largest memtable allowed (its keys are sorted at once when it becomes a run). */
-export const maxMemtableEntries = 1 << 20;

@@ -1,20 +1,19 @@
 /**
  * The store's in-memory ordered index, a log-structured merge (LSM) of layers:
- * - a small mutable memtable (a Map, memtable.ts) that takes every write;
+ * - a small mutable memtable (a B+ tree) that takes every write;
  * - sorted runs, newest first: when the memtable reaches `memtableEntries`, it becomes a run;
  * - incremental merges of adjacent runs, so that each run is at least about twice the size of
  *   the run before it (as in a binary counter): about log2(keys / memtableEntries) runs.
  *
  * Why: inserting a random key into one big tree costs a cache miss per level, about 3 µs with a
- * million keys. Here a write costs a hash, the memtable is sorted once when it becomes a run,
- * and merges move each entry about log2(keys / memtableEntries) times through sequential arrays,
- * comparing numeric key prefixes (sorted-run.ts) instead of scattered strings.
+ * million keys. Here a write touches only the memtable, which stays in cache, and merges move
+ * each entry about log2(keys / memtableEntries) times through sequential arrays, comparing numeric
+ * key prefixes (sorted-run.ts) instead of scattered strings.
  *
  * Guarantees:
  * - A read sees the newest layer holding the key; a deletion (null) hides older layers.
- * - snapshot() is immutable: it makes the memtable a run first (sorting at most memtableEntries
- *   keys, which every write pays for once anyway), then shares the runs, which are never changed
- *   (merges make new runs and swap them in). Iterating the index itself does the same.
+ * - snapshot() is O(1) and immutable: it shares the memtable copy-on-write and the runs, which
+ *   are never changed (merges make new runs and swap them in).
  * - Merge work is paid by writes, in slices of at most `(runs + 2) × workSliceWrites` entries
  *   every `workSliceWrites` writes, smallest merge first: no single write stalls for a whole
  *   large merge, and merges keep pace with writes (each write buys more work than the
@@ -23,9 +22,9 @@
  * - `size` is exact; it is counted, O(keys), on the first read after a change, then cached.
  */
 import { assert } from '../errors.js';
-import { defaultMemtableEntries, maxMemtableEntries } from './limits.js';
+import { defaultMemtableEntries } from './limits.js';
 import { type EntryCursor, ascendingCursor, descendingCursor, entriesOf } from './merged-entries.js';
-import { Memtable } from './memtable.js';
+import { type Memtable, newMemtable } from './memtable.js';
 import { RunMerge } from './run-merge.js';
 import { SortedRun, keyPrefix } from './sorted-run.js';
 
@@ -42,7 +41,7 @@ export interface IndexView {
 }
 
 export interface LsmOptions {
-  /** The memtable becomes a run at this many entries (default 16384, at most 2^20). */
+  /** The memtable becomes a run at this many entries (default 16384). */
   memtableEntries?: number;
   /** Merge work is done once per this many writes (default 1024). */
   workSliceWrites?: number;
@@ -60,11 +59,13 @@ export interface LsmShape {
 
 const defaults: Required<LsmOptions> = { memtableEntries: defaultMemtableEntries, workSliceWrites: 1024, maxRuns: 48 };
 
-/** Runs, newest first: a snapshot, and the index's part below its memtable. */
 class Layers implements IndexView {
   private countedSize: number | undefined;
 
-  constructor(protected runs: readonly SortedRun[]) {}
+  constructor(
+    protected memtable: Memtable,
+    protected runs: readonly SortedRun[],
+  ) {}
 
   get size(): number {
     if (this.countedSize === undefined) {
@@ -77,6 +78,8 @@ class Layers implements IndexView {
   }
 
   get(key: string): string | undefined {
+    const slot = this.memtable.get(key);
+    if (slot !== undefined) return slot ?? undefined;
     const runs = this.runs;
     if (runs.length === 0) return undefined;
     const prefix = keyPrefix(key);
@@ -88,15 +91,15 @@ class Layers implements IndexView {
   }
 
   entries(lowestKey?: string): Iterable<[string, string]> {
-    return entriesOf(ascendingCursor(this.runs, lowestKey));
+    return entriesOf(ascendingCursor(this.memtable, this.runs, lowestKey));
   }
 
   entriesReversed(highestKey?: string, skipHighest = false): Iterable<[string, string]> {
-    return entriesOf(descendingCursor(this.runs, highestKey, skipHighest));
+    return entriesOf(descendingCursor(this.memtable, this.runs, highestKey, skipHighest));
   }
 
   cursor(): EntryCursor {
-    return ascendingCursor(this.runs);
+    return ascendingCursor(this.memtable, this.runs);
   }
 
   /** Called on every change: the counted size no longer holds. */
@@ -106,17 +109,15 @@ class Layers implements IndexView {
 }
 
 export class LsmIndex extends Layers {
-  private memtable = new Memtable();
   private readonly options: Required<LsmOptions>;
   private merges: RunMerge[] = [];
   private readonly merging = new Set<SortedRun>();
   private writesUntilWork: number;
 
   constructor(options: LsmOptions = {}) {
-    super([]);
+    super(newMemtable(), []);
     this.options = { ...defaults, ...options };
-    const { memtableEntries, workSliceWrites, maxRuns } = this.options;
-    assert(memtableEntries >= 1 && memtableEntries <= maxMemtableEntries && workSliceWrites >= 1 && maxRuns >= 2, 'LSM options are in range');
+    assert(this.options.memtableEntries >= 1 && this.options.workSliceWrites >= 1 && this.options.maxRuns >= 2, 'LSM options are positive');
     this.writesUntilWork = this.options.workSliceWrites;
   }
 
@@ -150,36 +151,9 @@ export class LsmIndex extends Layers {
     this.afterWrite();
   }
 
-  override get size(): number {
-    this.freezeMemtable();
-    return super.size;
-  }
-
-  override get(key: string): string | undefined {
-    const slot = this.memtable.get(key);
-    if (slot !== undefined) return slot ?? undefined;
-    return super.get(key);
-  }
-
-  override entries(lowestKey?: string): Iterable<[string, string]> {
-    this.freezeMemtable();
-    return super.entries(lowestKey);
-  }
-
-  override entriesReversed(highestKey?: string, skipHighest = false): Iterable<[string, string]> {
-    this.freezeMemtable();
-    return super.entriesReversed(highestKey, skipHighest);
-  }
-
-  override cursor(): EntryCursor {
-    this.freezeMemtable();
-    return super.cursor();
-  }
-
-  /** An immutable view of the index as it is now. */
+  /** An immutable view of the index as it is now; O(1). */
   snapshot(): IndexView {
-    this.freezeMemtable();
-    return new Layers(this.runs);
+    return new Layers(this.memtable.clone(), this.runs);
   }
 
   get shape(): LsmShape {
@@ -200,14 +174,9 @@ export class LsmIndex extends Layers {
     }
   }
 
-  /** Makes the memtable a run, if it holds anything, so that the runs hold every write. */
-  private freezeMemtable(): void {
-    if (this.memtable.size > 0) this.flushMemtable();
-  }
-
   private flushMemtable(): void {
     const run = SortedRun.fromMemtable(this.memtable, this.runs.length === 0);
-    this.memtable = new Memtable();
+    this.memtable = newMemtable();
     if (run.length > 0) this.runs = [run, ...this.runs];
     this.planMerges();
     if (this.runs.length > this.options.maxRuns) this.settle();

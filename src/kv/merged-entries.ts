@@ -1,14 +1,13 @@
 /**
- * Ordered iteration over the index's runs at once, newest first (the memtable is made a run
- * before any iteration).
+ * Ordered iteration over the index's layers at once: the memtable and the runs, newest first.
  * Where several layers hold a key, the newest one's slot is the key's state, and a deletion
  * hides the key. Ascending from a lowest key, or descending from a highest one.
  *
  * The iteration is an EntryCursor (no object per entry: a checkpoint walks every key, and a
  * tuple per key was a third of its time in garbage collection); entries() wraps it for for-of.
  */
-import type { Slot } from './memtable.js';
-import type { SortedRun } from './sorted-run.js';
+import type { Memtable, Slot } from './memtable.js';
+import { type SortedRun, keyPrefix } from './sorted-run.js';
 
 /**
  * One layer, positioned at its current entry (key undefined once it is exhausted), with the
@@ -49,6 +48,25 @@ class RunCursor implements Cursor {
   }
 }
 
+class MemtableCursor implements Cursor {
+  key: string | undefined;
+  prefix = 0;
+  slot: Slot = null;
+
+  constructor(private readonly iterator: Iterator<[string, Slot]>) {
+    this.advance();
+  }
+
+  advance(): void {
+    const next = this.iterator.next();
+    if (next.done === true) this.key = undefined;
+    else {
+      [this.key, this.slot] = next.value;
+      this.prefix = keyPrefix(this.key);
+    }
+  }
+}
+
 /** A position in an ordered sequence of entries; next() moves to the next one, false at the end. */
 export interface EntryCursor {
   next(): boolean;
@@ -57,16 +75,16 @@ export interface EntryCursor {
   readonly value: string;
 }
 
-/** The runs' entries ascending from the first key ≥ lowestKey. */
-export function ascendingCursor(runs: readonly SortedRun[], lowestKey?: string): EntryCursor {
-  const cursors: Cursor[] = [];
+/** Layers' entries ascending from the first key ≥ lowestKey. */
+export function ascendingCursor(memtable: Memtable, runs: readonly SortedRun[], lowestKey?: string): EntryCursor {
+  const cursors: Cursor[] = [new MemtableCursor(memtable.entries(lowestKey))];
   for (const run of runs) cursors.push(new RunCursor(run, lowestKey === undefined ? 0 : run.lowerBound(lowestKey), 1));
   return new MergedCursor(cursors, true);
 }
 
-/** The runs' entries descending from the last key ≤ highestKey (< it, with skipHighest). */
-export function descendingCursor(runs: readonly SortedRun[], highestKey?: string, skipHighest = false): EntryCursor {
-  const cursors: Cursor[] = [];
+/** Layers' entries descending from the last key ≤ highestKey (< it, with skipHighest). */
+export function descendingCursor(memtable: Memtable, runs: readonly SortedRun[], highestKey?: string, skipHighest = false): EntryCursor {
+  const cursors: Cursor[] = [new MemtableCursor(memtable.entriesReversed(highestKey, undefined, skipHighest))];
   for (const run of runs) {
     let position = run.length - 1;
     if (highestKey !== undefined) {

@@ -9,7 +9,7 @@
 import { assert } from '../errors.js';
 import type { Slot } from './memtable.js';
 import { PrefixFilter } from './prefix-filter.js';
-import { SortedRun } from './sorted-run.js';
+import { SortedRun, filteredRunEntries } from './sorted-run.js';
 
 export class RunMerge {
   private newerAt = 0;
@@ -32,7 +32,7 @@ export class RunMerge {
     this.keys = new Array<string>(capacity);
     this.slots = new Array<Slot>(capacity);
     this.prefixes = new Float64Array(capacity);
-    this.filter = dropTombstones ? undefined : new PrefixFilter(capacity);
+    this.filter = dropTombstones || capacity < filteredRunEntries ? undefined : new PrefixFilter(capacity);
   }
 
   /** Input entries not yet consumed. */

@@ -7,8 +7,8 @@
  * so searches and merges compare the prefixes, read from one contiguous Float64Array, and only
  * on a tie read the key strings themselves. Keys are scattered across the heap, so this saves
  * a cache miss at almost every comparison when keys differ early (random or hashed keys).
- * A run with older runs behind it also has a Bloom filter of its prefixes, so that point reads
- * skip it when it cannot hold the key.
+ * A run with older runs behind it also has a Bloom filter of its prefixes (from 1,024 keys up),
+ * so that point reads skip it when it cannot hold the key.
  */
 import { assert } from '../errors.js';
 import type { Memtable, Slot } from './memtable.js';
@@ -48,19 +48,19 @@ export class SortedRun {
    * deletions, and without a filter: a read that reaches the oldest run searches it anyway.
    */
   static fromMemtable(memtable: Memtable, oldest: boolean): SortedRun {
-    const sorted = memtable.sorted(keyPrefix);
-    if (!oldest) return new SortedRun(sorted.keys, sorted.slots, sorted.prefixes, filterOf(sorted.prefixes));
-    // Without its deletions: nothing older is left for them to hide.
-    const keys: string[] = [];
-    const slots: Slot[] = [];
-    const kept: number[] = [];
-    sorted.slots.forEach((slot, i) => {
-      if (slot === null) return;
-      keys.push(sorted.keys[i]!);
-      slots.push(slot);
-      kept.push(sorted.prefixes[i]!);
+    const keys = new Array<string>(memtable.size);
+    const slots = new Array<Slot>(memtable.size);
+    let length = 0;
+    memtable.forEachPair((key, slot) => {
+      if (slot === null && oldest) return;
+      keys[length] = key;
+      slots[length] = slot;
+      length += 1;
     });
-    return new SortedRun(keys, slots, Float64Array.from(kept));
+    keys.length = length;
+    slots.length = length;
+    const prefixes = prefixesOf(keys);
+    return new SortedRun(keys, slots, prefixes, oldest ? undefined : filterOf(prefixes));
   }
 
   /** A run of distinct keys already in ascending order (a checkpoint's contents). */
@@ -91,7 +91,11 @@ export class SortedRun {
   }
 }
 
-function filterOf(prefixes: Float64Array): PrefixFilter {
+/** Runs smaller than this get no filter: searching them costs about what filtering would. */
+export const filteredRunEntries = 1024;
+
+function filterOf(prefixes: Float64Array): PrefixFilter | undefined {
+  if (prefixes.length < filteredRunEntries) return undefined;
   const filter = new PrefixFilter(prefixes.length);
   for (const prefix of prefixes) filter.add(prefix);
   return filter;

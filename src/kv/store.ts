@@ -4,8 +4,8 @@
  * A commit is acknowledged only after its log record is synced (durability 'sync', the default).
  * Concurrent commits share one durable write (group commit): the log is opened O_DSYNC and
  * written into space preallocated with zeros (log-file.ts, log-space.ts), one record per group.
- * The index lives in memory, as a log-structured merge of a small Map and sorted runs
- * (lsm-index.ts). A checkpoint writes the index into the data file
+ * The index lives in memory, as a log-structured merge of a small B+ tree and sorted runs
+ * (lsm-index.ts), whose snapshots are O(1). A checkpoint writes the index into the data file
  * ("the main ledger") while new commits go to a fresh log. Recovery loads the data file and
  * replays the logs after it. A failed sync fails the store until it is reopened; the commits it
  * failed are "unknown", not "absent": their records may have reached the disk and reappear after
@@ -16,7 +16,7 @@
  * the page cache survives). Reads then also see writes that may vanish.
  *
  * Memory: per key, the key and the value as one-byte-per-char strings, and in the index two
- * pointers and an 8-byte prefix (a run's arrays; in the memtable, a Map entry), plus 1.25 B of
+ * pointers and an 8-byte prefix (a run's arrays; in the memtable, a B+ tree slot), plus 1.25 B of
  * Bloom filter in the runs above the oldest. With 16-byte keys and 100-byte values and 1M keys,
  * that is 168 B of heap and 259 B of RSS per key after loading, 173 B and 232 B after a reopen
  * (`npm run -s bench:kv -- --memory-only`). A merge holds its two inputs and its output until
@@ -40,7 +40,6 @@ import {
   defaultMemtableEntries,
   maxBatchBytes,
   maxKeyBytes,
-  maxMemtableEntries,
   maxValueBytes,
 } from './limits.js';
 import { type IndexView, LsmIndex } from './lsm-index.js';
@@ -68,8 +67,8 @@ export interface KvOptions {
    */
   logPreallocationBytes?: number;
   /**
-   * The index's memtable becomes a sorted run at this many keys (default 16384, at most 2^20;
-   * see lsm-index.ts). Larger means fewer merges, and longer pauses to sort it.
+   * The index's memtable becomes a sorted run at this many entries (default 16384; see
+   * lsm-index.ts). Smaller means cheaper inserts and more merging.
    */
   memtableEntries?: number;
   /** Uniform randomness in [0, 1) for log salts and temp names; injectable for deterministic simulation. */
@@ -135,11 +134,8 @@ export class KvStore {
     if (!Number.isSafeInteger(chunk) || chunk < 0 || chunk % spacePageBytes !== 0) {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `logPreallocationBytes must be 0 or a positive multiple of ${spacePageBytes}, got ${String(chunk)}`);
     }
-    if (!Number.isSafeInteger(resolved.memtableEntries) || resolved.memtableEntries < 1 || resolved.memtableEntries > maxMemtableEntries) {
-      throw new CarveError(
-        ErrorCodes.INVALID_ARGUMENT,
-        `memtableEntries must be an integer from 1 to ${maxMemtableEntries}, got ${String(resolved.memtableEntries)}`,
-      );
+    if (!Number.isSafeInteger(resolved.memtableEntries) || resolved.memtableEntries < 1) {
+      throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `memtableEntries must be a positive integer, got ${String(resolved.memtableEntries)}`);
     }
     const writing = logWritingFor(resolved);
     await ensureStoreDirectory(storage, directory, resolved.createIfMissing);
