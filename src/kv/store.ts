@@ -202,7 +202,10 @@ export class KvStore {
     return this.write([{ type: 'del', key }]);
   }
 
-  /** A consistent read view; O(1). */
+  /**
+   * A consistent read view; O(1). It keeps the index's runs of its moment alive while it is
+   * held, so a view held across many writes holds memory that merges would otherwise free.
+   */
   snapshot(): Snapshot {
     this.checkOpen();
     const frozen = this.index.snapshot();
