@@ -54,7 +54,6 @@ export interface LsmShape {
   readonly memtableEntries: number;
   /** Entry counts of the runs, newest first. */
   readonly runLengths: number[];
-  readonly merges: number;
 }
 
 const defaults: Required<LsmOptions> = { memtableEntries: defaultMemtableEntries, workSliceWrites: 1024, maxRuns: 48 };
@@ -157,7 +156,7 @@ export class LsmIndex extends Layers {
   }
 
   get shape(): LsmShape {
-    return { memtableEntries: this.memtable.size, runLengths: this.runs.map((run) => run.length), merges: this.merges.length };
+    return { memtableEntries: this.memtable.size, runLengths: this.runs.map((run) => run.length) };
   }
 
   /** Finishes every pending merge now. */

@@ -23,10 +23,6 @@ export class PrefixFilter {
     this.words = new Int32Array(this.blockCount * wordsPerBlock);
   }
 
-  get bytes(): number {
-    return this.words.byteLength;
-  }
-
   add(prefix: number): void {
     const hash = mix(prefix);
     const base = blockOf(hash >>> 0, this.blockCount) * wordsPerBlock;

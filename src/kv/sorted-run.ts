@@ -23,9 +23,6 @@ export function keyPrefix(key: string): number {
 }
 
 export class SortedRun {
-  /** Deletions held: 0 lets readers skip the tombstone checks. */
-  readonly tombstones: number;
-
   constructor(
     readonly keys: readonly string[],
     readonly slots: readonly Slot[],
@@ -34,9 +31,6 @@ export class SortedRun {
     readonly filter?: PrefixFilter,
   ) {
     assert(keys.length === slots.length && keys.length === prefixes.length, 'a run holds one slot and one prefix per key');
-    let tombstones = 0;
-    for (const slot of slots) if (slot === null) tombstones += 1;
-    this.tombstones = tombstones;
   }
 
   get length(): number {
