@@ -72,7 +72,8 @@ export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: 
         at += 4 + latin1Write(out, value, at + 4);
       }
     }
-    assert(at === end, `batch of ${group.batchBytes[c]!} B encoded into ${at - end + group.batchBytes[c]!} B`);
+    // A constant message: a template here would build a string for every commit.
+    assert(at === end, 'each batch is encoded into exactly batchBytesOf(changes) bytes');
   }
   assert(at === totalBytes, `group of ${totalBytes} B encoded into ${at} B`);
   out.writeUInt32LE(crc32c(out.subarray(4, totalBytes)), 0);
