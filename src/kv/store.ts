@@ -18,7 +18,7 @@
  * Memory: per key, the key and the value as one-byte-per-char strings, and in the index two
  * pointers and an 8-byte prefix (a run's arrays; in the memtable, a B+ tree slot), plus 1.25 B of
  * Bloom filter in the runs above the oldest. With 16-byte keys and 100-byte values and 1M keys,
- * that is 168 B of heap and 259 B of RSS per key after loading, 173 B and 232 B after a reopen
+ * that is 169 B of heap and 254 B of RSS per key after loading, 173 B and 231 B after a reopen
  * (`npm run -s bench:kv -- --memory-only`). A merge holds its two inputs and its output until
  * it ends, so the index briefly needs up to twice the pointers of the runs it merges.
  */
@@ -68,7 +68,7 @@ export interface KvOptions {
   logPreallocationBytes?: number;
   /**
    * The index's memtable becomes a sorted run at this many entries (default 16384; see
-   * lsm-index.ts). Smaller means cheaper inserts and more merging.
+   * lsm-index.ts). Smaller means more merging; larger, a deeper tree to insert into.
    */
   memtableEntries?: number;
   /** Uniform randomness in [0, 1) for log salts and temp names; injectable for deterministic simulation. */

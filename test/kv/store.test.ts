@@ -811,6 +811,16 @@ describe('values handed out are copies', () => {
   });
 });
 
+describe('options', () => {
+  it('a memtableEntries that is not a positive integer is E_INVALID_ARGUMENT, and creates nothing', async () => {
+    const storage = new SimStorage();
+    for (const memtableEntries of [0, -1, 1.5, Number.NaN]) {
+      await assert.rejects(KvStore.open(storage, 'db', { memtableEntries }), carveError(ErrorCodes.INVALID_ARGUMENT), String(memtableEntries));
+    }
+    assert.deepEqual(await storage.readdir(''), []);
+  });
+});
+
 describe('automatic checkpoints', () => {
   /** The first log the data file says to replay: each checkpoint moves it on. */
   const checkpointedUpTo = async (storage: Storage, dir: string) => Buffer.from(await readWholeFile(storage, `${dir}/data.ckpt`)).readUInt32LE(12);
