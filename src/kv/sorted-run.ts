@@ -57,9 +57,10 @@ export class SortedRun {
     return new SortedRun(keys, slots, prefixes, oldest ? undefined : filterOf(prefixes));
   }
 
-  /** A run of distinct keys already in ascending order (a checkpoint's contents). */
+  /** A run of distinct keys that the caller has checked are in ascending order (a checkpoint's contents). */
   static fromSorted(keys: string[], values: string[]): SortedRun {
-    for (let i = 1; i < keys.length; i++) assert(keys[i - 1]! < keys[i]!, 'a run is built from ascending, distinct keys');
+    // The caller has checked the order (LsmIndex.fromEntries, as it collects them): checking it
+    // again would compare every key of a reopened store a second time.
     return new SortedRun(keys, values, prefixesOf(keys));
   }
 
