@@ -18,6 +18,9 @@ type BatchCodecModule = typeof import('../src/kv/batch-codec.js');
 type BytesModule = typeof import('../src/kv/bytes.js');
 type LogFormatModule = typeof import('../src/kv/log-format.js');
 type ErrorsModule = typeof import('../src/errors.js');
+type LogFileModule = typeof import('../src/kv/log-file.js');
+type GroupCommitModule = typeof import('../src/kv/group-commit.js');
+type CommitEncodingModule = typeof import('../src/kv/commit-encoding.js');
 
 export interface CarveModules {
   readonly from: 'dist' | 'src';
@@ -31,6 +34,10 @@ export interface CarveModules {
   readonly encodeRecord: LogFormatModule['encodeRecord'];
   readonly CarveError: ErrorsModule['CarveError'];
   readonly ErrorCodes: ErrorsModule['ErrorCodes'];
+  readonly createLog: LogFileModule['createLog'];
+  readonly closeLog: LogFileModule['closeLog'];
+  readonly GroupCommitter: GroupCommitModule['GroupCommitter'];
+  readonly batchBytesOf: CommitEncodingModule['batchBytesOf'];
 }
 
 export type CarveFrom = 'auto' | 'dist' | 'src';
@@ -75,13 +82,16 @@ export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
     const file = from === 'dist' ? join(repoDir, 'dist', `${path}.js`) : join(repoDir, 'src', `${path}.ts`);
     return (await import(pathToFileURL(file).href)) as T;
   };
-  const [store, storage, codec, bytes, logFormat, errors] = await Promise.all([
+  const [store, storage, codec, bytes, logFormat, errors, logFile, groupCommit, commitEncoding] = await Promise.all([
     load<StoreModule>('kv/store'),
     load<NodeStorageModule>('storage/node'),
     load<BatchCodecModule>('kv/batch-codec'),
     load<BytesModule>('kv/bytes'),
     load<LogFormatModule>('kv/log-format'),
     load<ErrorsModule>('errors'),
+    load<LogFileModule>('kv/log-file'),
+    load<GroupCommitModule>('kv/group-commit'),
+    load<CommitEncodingModule>('kv/commit-encoding'),
   ]);
   return {
     from,
@@ -95,5 +105,9 @@ export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
     encodeRecord: logFormat.encodeRecord,
     CarveError: errors.CarveError,
     ErrorCodes: errors.ErrorCodes,
+    createLog: logFile.createLog,
+    closeLog: logFile.closeLog,
+    GroupCommitter: groupCommit.GroupCommitter,
+    batchBytesOf: commitEncoding.batchBytesOf,
   };
 }

@@ -32,12 +32,15 @@ export const engineNames = ['carve', 'ceiling', 'ceiling-prealloc-dsync', 'sqlit
 /**
  * Variants for profiling, never run by default (pick them with --engines):
  *   carve-none        KvStore with durability 'none' (no fdatasync): Carve's CPU-bound limit
+ *   carve-log         Carve's own log and group commit (log-file.ts, group-commit.ts, the same
+ *                     O_DSYNC writes into preallocated space, the same framing and CRC32C) with
+ *                     nothing applied: the store minus its index, to tell what the index costs
  *   ceiling-dsync     the ceiling with the file opened O_DSYNC and no fdatasync call: one
  *                     write per group, durable when it returns (one thread-pool trip, not two)
  *   ceiling-prealloc  the ceiling writing into a file preallocated (zero-filled and fsynced) at
  *                     open, so no fdatasync has to commit a file-size change to the journal
  */
-export const experimentalEngineNames = ['carve-none', 'ceiling-dsync', 'ceiling-prealloc'] as const;
+export const experimentalEngineNames = ['carve-none', 'carve-log', 'ceiling-dsync', 'ceiling-prealloc'] as const;
 export type EngineName = (typeof engineNames)[number] | (typeof experimentalEngineNames)[number];
 
 export interface CommitEngine {
@@ -68,6 +71,8 @@ export async function openEngine(name: EngineName, dir: string): Promise<CommitE
     case 'carve':
     case 'carve-none':
       return openCarve(dir, name);
+    case 'carve-log':
+      return openCarveLog(dir);
     case 'ceiling':
     case 'ceiling-dsync':
     case 'ceiling-prealloc':
@@ -93,6 +98,31 @@ async function openCarve(dir: string, name: 'carve' | 'carve-none'): Promise<Com
     put: (key, value) => store.put(key, value),
     close: () => store.close(),
     groups: () => ({ groups: store.stats.groups - start.groups, commits: store.stats.commits - start.commits }),
+  };
+}
+
+/** Carve's log path alone: each put is framed, written and synced as the store does, then dropped. */
+async function openCarveLog(dir: string): Promise<CommitEngine> {
+  const carve = carveModules;
+  if (carve === undefined) throw new Error('bench/kv-engines: useCarve() was not called');
+  const storage = await carve.NodeStorage.open(dir);
+  await storage.mkdir('db');
+  const writing = { dsync: true, preallocationBytes: 4 * 2 ** 20 }; // the store's defaults for durability 'sync'
+  const log = await carve.createLog(storage, 'db', 1, Math.random, { durableBytes: 0, writtenBytes: 0 }, writing);
+  const committer = new carve.GroupCommitter(log, 'sync', () => undefined);
+  let sequence = 0;
+  return {
+    name: 'carve-log',
+    put(key, value) {
+      const changes = [carve.bytesToLatin1(key), carve.bytesToLatin1(value)];
+      sequence += 1;
+      return committer.commit(sequence, changes, carve.batchBytesOf(changes));
+    },
+    close: async () => {
+      await committer.drain();
+      await carve.closeLog(committer.activeLog);
+    },
+    groups: () => ({ groups: committer.stats.groups, commits: committer.stats.commits }),
   };
 }
 

@@ -25,7 +25,7 @@
  * Usage: npm run bench:kv [-- --json] [--clients 1,64,256] [--engines carve,ceiling,ceiling-prealloc-dsync,sqlite,level,lmdb]
  *        [--reps 5] [--seconds 1.5] [--warmup 0.5] [--keys 1000000] [--no-memory] [--memory-only]
  *        [--dir PATH] [--carve-from auto|dist|src]
- * Profiling variants (never by default): --engines carve-none,
+ * Profiling variants (never by default): --engines carve-none, carve-log,
  * ceiling-dsync, ceiling-prealloc (bench/kv-engines.ts). Results, setup
  * and findings: bench/README.md, section bench:kv.
  * With --json, stdout holds exactly {"results":[{"clients":1,"carve":N,...},...]} and nothing else
