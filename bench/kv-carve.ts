@@ -21,6 +21,7 @@ type ErrorsModule = typeof import('../src/errors.js');
 type LogFileModule = typeof import('../src/kv/log-file.js');
 type GroupCommitModule = typeof import('../src/kv/group-commit.js');
 type CommitEncodingModule = typeof import('../src/kv/commit-encoding.js');
+type LimitsModule = typeof import('../src/kv/limits.js');
 
 export interface CarveModules {
   readonly from: 'dist' | 'src';
@@ -38,6 +39,7 @@ export interface CarveModules {
   readonly closeLog: LogFileModule['closeLog'];
   readonly GroupCommitter: GroupCommitModule['GroupCommitter'];
   readonly batchBytesOf: CommitEncodingModule['batchBytesOf'];
+  readonly defaultLogPreallocationBytes: LimitsModule['defaultLogPreallocationBytes'];
 }
 
 export type CarveFrom = 'auto' | 'dist' | 'src';
@@ -82,7 +84,7 @@ export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
     const file = from === 'dist' ? join(repoDir, 'dist', `${path}.js`) : join(repoDir, 'src', `${path}.ts`);
     return (await import(pathToFileURL(file).href)) as T;
   };
-  const [store, storage, codec, bytes, logFormat, errors, logFile, groupCommit, commitEncoding] = await Promise.all([
+  const [store, storage, codec, bytes, logFormat, errors, logFile, groupCommit, commitEncoding, limits] = await Promise.all([
     load<StoreModule>('kv/store'),
     load<NodeStorageModule>('storage/node'),
     load<BatchCodecModule>('kv/batch-codec'),
@@ -92,6 +94,7 @@ export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
     load<LogFileModule>('kv/log-file'),
     load<GroupCommitModule>('kv/group-commit'),
     load<CommitEncodingModule>('kv/commit-encoding'),
+    load<LimitsModule>('kv/limits'),
   ]);
   return {
     from,
@@ -109,5 +112,6 @@ export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
     closeLog: logFile.closeLog,
     GroupCommitter: groupCommit.GroupCommitter,
     batchBytesOf: commitEncoding.batchBytesOf,
+    defaultLogPreallocationBytes: limits.defaultLogPreallocationBytes,
   };
 }

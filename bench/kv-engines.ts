@@ -107,7 +107,7 @@ async function openCarveLog(dir: string): Promise<CommitEngine> {
   if (carve === undefined) throw new Error('bench/kv-engines: useCarve() was not called');
   const storage = await carve.NodeStorage.open(dir);
   await storage.mkdir('db');
-  const writing = { dsync: true, preallocationBytes: 4 * 2 ** 20 }; // the store's defaults for durability 'sync'
+  const writing = { dsync: true, preallocationBytes: carve.defaultLogPreallocationBytes }; // as the store writes with durability 'sync'
   const log = await carve.createLog(storage, 'db', 1, Math.random, { durableBytes: 0, writtenBytes: 0 }, writing);
   const committer = new carve.GroupCommitter(log, 'sync', () => undefined);
   let sequence = 0;
