@@ -1,13 +1,13 @@
 /**
  * Group commit. Writers queue their changes; one flusher at a time takes the group at the head
- * of the queue (up to maxGroupBytes of batches), frames it as one log record (into a buffer reused
- * from group to group: the previous group's write has returned by then), writes it with one write call and makes it
- * durable (the log is opened O_DSYNC, so the write returns once durable; on a handle without
- * O_DSYNC, one fdatasync follows), then applies its commits in order and resolves its promise. There
- * is no artificial delay: a group is whatever queued while the previous sync ran. As soon as a
- * group's sync returns, the next group's write starts; once its fdatasync has been issued, the
- * finished group is applied and acknowledged while the disk works (so that CPU work never
- * delays issuing a sync). One sync is in flight at a time, and groups apply in commit order.
+ * of the queue (up to maxGroupBytes of batches), frames it as one log record (into a buffer
+ * reused from group to group: the previous group's write has returned by then), writes it with
+ * one write call and makes it durable (the log is opened O_DSYNC, so the write returns once
+ * durable; on a handle without O_DSYNC, one fdatasync follows), then applies its commits in order
+ * and resolves its promise. There is no artificial delay: a group is whatever queued while the
+ * previous sync ran. As soon as a group's sync returns, the next group's write starts; once that
+ * write (O_DSYNC) or its fdatasync has been issued, the finished group is applied and
+ * acknowledged while the disk works (so that CPU work never delays issuing a sync). One sync is in flight at a time, and groups apply in commit order.
  *
  * A failed write or sync fails every commit in the group and every commit after it: the store
  * is then failed until reopened and recovered from disk. A sync error is never retried.

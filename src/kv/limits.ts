@@ -4,7 +4,7 @@
  */
 export const maxKeyBytes = 65_535;
 export const maxValueBytes = 16 * 1024 * 1024;
-/** One batch is one log record; its encoded size is bounded. */
+/** One batch (one commit's ops) has a bounded encoded size; a log record holds a group of batches. */
 export const maxBatchBytes = 64 * 1024 * 1024;
 /** A commit group (one write + one sync) stops growing past this many bytes. */
 export const maxGroupBytes = 4 * 1024 * 1024;

@@ -74,7 +74,7 @@ export function encodeRecord(payload: Uint8Array, salt: number, durableOffset: n
   return encodeRecords([payload], salt, durableOffset);
 }
 
-/** Frames records back to back into one buffer (one group commit's write). */
+/** Frames records back to back into one buffer (the commit path frames a group with encodeGroup, commit-encoding.ts). */
 export function encodeRecords(payloads: readonly Uint8Array[], salt: number, durableOffset: number): Buffer {
   let totalBytes = 0;
   for (const payload of payloads) totalBytes += recordHeaderBytes + payload.length;

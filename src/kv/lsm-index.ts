@@ -18,7 +18,8 @@
  *   every `workSliceWrites` writes, smallest merge first: no single write stalls for a whole
  *   large merge, and merges keep pace with writes (each write buys more work than the
  *   log2(keys / memtableEntries) passes its entry will need). Should runs still pile up past
- *   `maxRuns`, the pending merges are finished at once.
+ *   `maxRuns`, merges are run to completion (with the merges they lead to) until each run is at
+ *   least twice the one before.
  * - `size` is exact; it is counted, O(keys), on the first read after a change, then cached.
  */
 import { assert } from '../errors.js';
@@ -45,7 +46,7 @@ export interface LsmOptions {
   memtableEntries?: number;
   /** Merge work is done once per this many writes (default 1024). */
   workSliceWrites?: number;
-  /** Past this many runs, pending merges are finished at once (default 48). */
+  /** Past this many runs, merges are run to completion (default 48). */
   maxRuns?: number;
 }
 

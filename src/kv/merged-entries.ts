@@ -4,7 +4,7 @@
  * hides the key. Ascending from a lowest key, or descending from a highest one.
  *
  * The iteration is an EntryCursor (no object per entry: a checkpoint walks every key, and a
- * tuple per key was a third of its time in garbage collection); entries() wraps it for for-of.
+ * tuple per key was a third of its time in garbage collection); entriesOf() wraps it for for-of.
  */
 import type { Memtable, Slot } from './memtable.js';
 import { type SortedRun, keyPrefix } from './sorted-run.js';

@@ -2,8 +2,8 @@
  * A Bloom filter over key prefixes (sorted-run.ts), so that a point read can skip the runs that
  * cannot hold its key without searching them. Split-block layout (as in Parquet and Impala): a
  * prefix picks one 256-bit block, one cache line, and sets one bit in each of its eight 32-bit
- * words; a lookup reads that one block. With 10 bits per key, about 1 lookup in 100 for an absent
- * prefix answers "maybe".
+ * words; a lookup reads that one block. With 10 bits per key, about 1.3% of lookups for an absent
+ * prefix answer "maybe" (1.29–1.31% measured with random 16-byte keys).
  *
  * Guarantee: mightHold(p) is true for every p added (no false negatives). Keys that share their
  * first 6 bytes share a prefix, so for them the filter only answers "maybe": slower, never wrong.

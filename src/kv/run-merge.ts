@@ -1,7 +1,7 @@
 /**
  * An incremental merge of two adjacent runs into one. Where both hold a key, the newer run's slot
  * wins; deletions are kept unless nothing older than the two runs exists, where they are dropped.
- * The result has a Bloom filter of its prefixes unless it is the oldest run.
+ * The result has a Bloom filter of its prefixes unless it is the oldest run (sorted-run.ts, filterFor).
  * The work is done in steps of a bounded number of entries, so a merge of a million entries
  * never stalls the event loop: readers keep using the two inputs (immutable) until the result
  * replaces them.

@@ -57,10 +57,12 @@ export class SortedRun {
     return new SortedRun(keys, slots, prefixes, oldest ? undefined : filterOf(prefixes));
   }
 
-  /** A run of distinct keys that the caller has checked are in ascending order (a checkpoint's contents). */
+  /**
+   * A run of distinct keys in ascending order (a checkpoint's contents). The caller has checked
+   * the order (LsmIndex.fromEntries, as it collects them): checking it again here would compare
+   * every key of a reopened store a second time.
+   */
   static fromSorted(keys: string[], values: string[]): SortedRun {
-    // The caller has checked the order (LsmIndex.fromEntries, as it collects them): checking it
-    // again would compare every key of a reopened store a second time.
     return new SortedRun(keys, values, prefixesOf(keys));
   }
 
