@@ -60,11 +60,11 @@ export interface LsmShape {
 const defaults: Required<LsmOptions> = { memtableEntries: defaultMemtableEntries, workSliceWrites: 1024, maxRuns: 48 };
 
 class Layers implements IndexView {
-  private countedSize: number | undefined;
-
   constructor(
     protected memtable: Memtable,
     protected runs: readonly SortedRun[],
+    /** The number of keys, once counted (a snapshot starts with the index's count, if any). */
+    protected countedSize?: number,
   ) {}
 
   get size(): number {
@@ -111,7 +111,6 @@ class Layers implements IndexView {
 export class LsmIndex extends Layers {
   private readonly options: Required<LsmOptions>;
   private merges: RunMerge[] = [];
-  private readonly merging = new Set<SortedRun>();
   private writesUntilWork: number;
 
   constructor(options: LsmOptions = {}) {
@@ -153,7 +152,7 @@ export class LsmIndex extends Layers {
 
   /** An immutable view of the index as it is now; O(1). */
   snapshot(): IndexView {
-    return new Layers(this.memtable.clone(), this.runs);
+    return new Layers(this.memtable.clone(), this.runs, this.countedSize);
   }
 
   get shape(): LsmShape {
@@ -188,11 +187,15 @@ export class LsmIndex extends Layers {
     for (let i = 0; i + 1 < runs.length; i++) {
       const newer = runs[i]!;
       const older = runs[i + 1]!;
-      if (this.merging.has(newer) || this.merging.has(older) || newer.length * 2 <= older.length) continue;
+      if (this.isMerging(newer) || this.isMerging(older) || newer.length * 2 <= older.length) continue;
       this.merges.push(new RunMerge(newer, older, i + 2 === runs.length));
-      this.merging.add(newer).add(older);
       i += 1;
     }
+  }
+
+  /** Whether a pending merge takes this run (only when planning: at a flush or a finished merge). */
+  private isMerging(run: SortedRun): boolean {
+    return this.merges.some((merge) => merge.newer === run || merge.older === run);
   }
 
   /** Spends up to `budget` entries of merge work, on the smallest merges first. */
@@ -211,8 +214,6 @@ export class LsmIndex extends Layers {
     assert(at >= 0 && this.runs[at + 1] === merge.older, 'a merge replaces two adjacent runs');
     const result = merge.result;
     this.runs = [...this.runs.slice(0, at), ...(result.length > 0 ? [result] : []), ...this.runs.slice(at + 2)];
-    this.merging.delete(merge.newer);
-    this.merging.delete(merge.older);
     this.merges = this.merges.filter((pending) => pending !== merge);
     this.planMerges();
   }

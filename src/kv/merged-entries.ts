@@ -78,17 +78,19 @@ export interface EntryCursor {
 /** Layers' entries ascending from the first key ≥ lowestKey. */
 export function ascendingCursor(memtable: Memtable, runs: readonly SortedRun[], lowestKey?: string): EntryCursor {
   const cursors: Cursor[] = [new MemtableCursor(memtable.entries(lowestKey))];
-  for (const run of runs) cursors.push(new RunCursor(run, lowestKey === undefined ? 0 : run.lowerBound(lowestKey), 1));
+  const prefix = lowestKey === undefined ? 0 : keyPrefix(lowestKey);
+  for (const run of runs) cursors.push(new RunCursor(run, lowestKey === undefined ? 0 : run.lowerBound(lowestKey, prefix), 1));
   return new MergedCursor(cursors, true);
 }
 
 /** Layers' entries descending from the last key ≤ highestKey (< it, with skipHighest). */
 export function descendingCursor(memtable: Memtable, runs: readonly SortedRun[], highestKey?: string, skipHighest = false): EntryCursor {
   const cursors: Cursor[] = [new MemtableCursor(memtable.entriesReversed(highestKey, undefined, skipHighest))];
+  const prefix = highestKey === undefined ? 0 : keyPrefix(highestKey);
   for (const run of runs) {
     let position = run.length - 1;
     if (highestKey !== undefined) {
-      const atOrAbove = run.lowerBound(highestKey);
+      const atOrAbove = run.lowerBound(highestKey, prefix);
       const holdsHighest = atOrAbove < run.length && run.keys[atOrAbove] === highestKey;
       position = holdsHighest && !skipHighest ? atOrAbove : atOrAbove - 1;
     }

@@ -8,8 +8,8 @@
  */
 import { assert } from '../errors.js';
 import type { Slot } from './memtable.js';
-import { PrefixFilter } from './prefix-filter.js';
-import { SortedRun, filteredRunEntries } from './sorted-run.js';
+import type { PrefixFilter } from './prefix-filter.js';
+import { SortedRun, filterFor } from './sorted-run.js';
 
 export class RunMerge {
   private newerAt = 0;
@@ -32,7 +32,7 @@ export class RunMerge {
     this.keys = new Array<string>(capacity);
     this.slots = new Array<Slot>(capacity);
     this.prefixes = new Float64Array(capacity);
-    this.filter = dropTombstones || capacity < filteredRunEntries ? undefined : new PrefixFilter(capacity);
+    this.filter = filterFor(capacity, dropTombstones);
   }
 
   /** Input entries not yet consumed. */

@@ -54,7 +54,9 @@ export class SortedRun {
     keys.length = length;
     slots.length = length;
     const prefixes = prefixesOf(keys);
-    return new SortedRun(keys, slots, prefixes, oldest ? undefined : filterOf(prefixes));
+    const filter = filterFor(length, oldest);
+    if (filter !== undefined) for (let i = 0; i < length; i++) filter.add(prefixes[i]!);
+    return new SortedRun(keys, slots, prefixes, filter);
   }
 
   /**
@@ -89,13 +91,14 @@ export class SortedRun {
 }
 
 /** Runs smaller than this get no filter: searching them costs about what filtering would. */
-export const filteredRunEntries = 1024;
+const filteredRunEntries = 1024;
 
-function filterOf(prefixes: Float64Array): PrefixFilter | undefined {
-  if (prefixes.length < filteredRunEntries) return undefined;
-  const filter = new PrefixFilter(prefixes.length);
-  for (const prefix of prefixes) filter.add(prefix);
-  return filter;
+/**
+ * An empty filter for a run of `entries` keys, or none: the oldest run gets none (a read that
+ * reaches it searches it anyway), nor does a run under filteredRunEntries.
+ */
+export function filterFor(entries: number, oldest: boolean): PrefixFilter | undefined {
+  return oldest || entries < filteredRunEntries ? undefined : new PrefixFilter(entries);
 }
 
 function prefixesOf(keys: readonly string[]): Float64Array {

@@ -14,7 +14,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type IndexView, LsmIndex } from '../../src/kv/lsm-index.js';
-import type { Slot } from '../../src/kv/memtable.js';
+import { type Slot, compareKeys } from '../../src/kv/memtable.js';
 import { PrefixFilter } from '../../src/kv/prefix-filter.js';
 import { RunMerge } from '../../src/kv/run-merge.js';
 import { SortedRun, keyPrefix } from '../../src/kv/sorted-run.js';
@@ -46,7 +46,7 @@ const optionsArb = fc.record({
 });
 
 const sortedModel = (model: ReadonlyMap<string, string>): Array<[string, string]> =>
-  [...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  [...model].sort(([a], [b]) => compareKeys(a, b));
 
 function assertReadsLike(view: IndexView, model: ReadonlyMap<string, string>, from: string, where: string): void {
   const sorted = sortedModel(model);
@@ -156,7 +156,7 @@ describe('RunMerge', () => {
   const runArb = fc
     .uniqueArray(fc.tuple(keyArb, fc.option(valueArb, { nil: null })), { selector: ([key]) => key, maxLength: 40 })
     .map((entries) => {
-      const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const sorted = [...entries].sort(([a], [b]) => compareKeys(a, b));
       const keys = sorted.map(([key]) => key);
       return new SortedRun(keys, sorted.map(([, slot]) => slot), Float64Array.from(keys, keyPrefix));
     });
@@ -167,7 +167,7 @@ describe('RunMerge', () => {
       fc.property(runArb, runArb, fc.boolean(), fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 20 }), (newer, older, drop, budgets) => {
         const expected = new Map<string, Slot>(contents(older));
         for (const [key, slot] of contents(newer)) expected.set(key, slot);
-        const wanted = [...expected].filter(([, slot]) => slot !== null || !drop).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        const wanted = [...expected].filter(([, slot]) => slot !== null || !drop).sort(([a], [b]) => compareKeys(a, b));
         const merge = new RunMerge(newer, older, drop);
         let done = false;
         for (let i = 0; !done; i++) done = merge.step(budgets[i % budgets.length]! || 1);
