@@ -17,11 +17,9 @@ type NodeStorageModule = typeof import('../src/storage/node.js');
 type BatchCodecModule = typeof import('../src/kv/batch-codec.js');
 type BytesModule = typeof import('../src/kv/bytes.js');
 type LogFormatModule = typeof import('../src/kv/log-format.js');
-type ErrorsModule = typeof import('../src/errors.js');
 type LogFileModule = typeof import('../src/kv/log-file.js');
 type GroupCommitModule = typeof import('../src/kv/group-commit.js');
 type CommitEncodingModule = typeof import('../src/kv/commit-encoding.js');
-type LimitsModule = typeof import('../src/kv/limits.js');
 
 export interface CarveModules {
   readonly from: 'dist' | 'src';
@@ -31,15 +29,12 @@ export interface CarveModules {
   readonly encodedBatchBytes: BatchCodecModule['encodedBatchBytes'];
   readonly decodeBatch: BatchCodecModule['decodeBatch'];
   readonly bytesToLatin1: BytesModule['bytesToLatin1'];
-  readonly concatBytes: BytesModule['concatBytes'];
   readonly encodeRecord: LogFormatModule['encodeRecord'];
-  readonly CarveError: ErrorsModule['CarveError'];
-  readonly ErrorCodes: ErrorsModule['ErrorCodes'];
   readonly createLog: LogFileModule['createLog'];
   readonly closeLog: LogFileModule['closeLog'];
   readonly GroupCommitter: GroupCommitModule['GroupCommitter'];
   readonly batchBytesOf: CommitEncodingModule['batchBytesOf'];
-  readonly defaultLogPreallocationBytes: LimitsModule['defaultLogPreallocationBytes'];
+  readonly logWritingFor: LogFileModule['logWritingFor'];
 }
 
 export type CarveFrom = 'auto' | 'dist' | 'src';
@@ -84,17 +79,15 @@ export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
     const file = from === 'dist' ? join(repoDir, 'dist', `${path}.js`) : join(repoDir, 'src', `${path}.ts`);
     return (await import(pathToFileURL(file).href)) as T;
   };
-  const [store, storage, codec, bytes, logFormat, errors, logFile, groupCommit, commitEncoding, limits] = await Promise.all([
+  const [store, storage, codec, bytes, logFormat, logFile, groupCommit, commitEncoding] = await Promise.all([
     load<StoreModule>('kv/store'),
     load<NodeStorageModule>('storage/node'),
     load<BatchCodecModule>('kv/batch-codec'),
     load<BytesModule>('kv/bytes'),
     load<LogFormatModule>('kv/log-format'),
-    load<ErrorsModule>('errors'),
     load<LogFileModule>('kv/log-file'),
     load<GroupCommitModule>('kv/group-commit'),
     load<CommitEncodingModule>('kv/commit-encoding'),
-    load<LimitsModule>('kv/limits'),
   ]);
   return {
     from,
@@ -104,14 +97,11 @@ export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
     encodedBatchBytes: codec.encodedBatchBytes,
     decodeBatch: codec.decodeBatch,
     bytesToLatin1: bytes.bytesToLatin1,
-    concatBytes: bytes.concatBytes,
     encodeRecord: logFormat.encodeRecord,
-    CarveError: errors.CarveError,
-    ErrorCodes: errors.ErrorCodes,
     createLog: logFile.createLog,
     closeLog: logFile.closeLog,
     GroupCommitter: groupCommit.GroupCommitter,
     batchBytesOf: commitEncoding.batchBytesOf,
-    defaultLogPreallocationBytes: limits.defaultLogPreallocationBytes,
+    logWritingFor: logFile.logWritingFor,
   };
 }

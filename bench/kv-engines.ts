@@ -107,8 +107,7 @@ async function openCarveLog(dir: string): Promise<CommitEngine> {
   if (carve === undefined) throw new Error('bench/kv-engines: useCarve() was not called');
   const storage = await carve.NodeStorage.open(dir);
   await storage.mkdir('db');
-  const writing = { dsync: true, preallocationBytes: carve.defaultLogPreallocationBytes }; // as the store writes with durability 'sync'
-  const log = await carve.createLog(storage, 'db', 1, Math.random, { durableBytes: 0, writtenBytes: 0 }, writing);
+  const log = await carve.createLog(storage, 'db', 1, Math.random, { durableBytes: 0, writtenBytes: 0 }, carve.logWritingFor('sync'));
   const committer = new carve.GroupCommitter(log, 'sync', () => undefined);
   let sequence = 0;
   return {
@@ -130,7 +129,7 @@ async function openCarveLog(dir: string): Promise<CommitEngine> {
  * Bytes of Carve's log for one put: its batch (header 12, op 1+4+key+4+value); a group of
  * commits shares one 24-byte record header, left out here.
  */
-export function carveRecordBytes(keyBytes: number, valueBytes: number): number {
+function carveBatchBytes(keyBytes: number, valueBytes: number): number {
   return 12 + 1 + 4 + keyBytes + 4 + valueBytes;
 }
 
@@ -197,7 +196,7 @@ async function openCeiling(
     put(key, value) {
       // The same bytes per commit as Carve's batch; only the key and value are copied in, where
       // the batch has them (after its 12-byte header and the op's type and key length).
-      const record = Buffer.allocUnsafe(carveRecordBytes(key.length, value.length));
+      const record = Buffer.allocUnsafe(carveBatchBytes(key.length, value.length));
       record.set(key, 17);
       record.set(value, 17 + key.length + 4);
       return new Promise<void>((resolve, reject) => {

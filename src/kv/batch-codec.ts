@@ -20,10 +20,9 @@ export const opPut = 1;
 export const opDel = 2;
 /** Sequence number (8, a double), then the op count (4). */
 export const batchHeaderBytes = 12;
-const headerBytes = batchHeaderBytes;
 
 export function encodedBatchBytes(ops: readonly BatchOp[]): number {
-  let size = headerBytes;
+  let size = batchHeaderBytes;
   for (const op of ops) size += 1 + 4 + op.key.length + (op.type === 'put' ? 4 + op.value.length : 0);
   return size;
 }
@@ -32,7 +31,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
   const out = Buffer.allocUnsafe(encodedBatchBytes(batch.ops));
   out.writeDoubleLE(batch.sequence, 0);
   out.writeUInt32LE(batch.ops.length, 8);
-  let offset = headerBytes;
+  let offset = batchHeaderBytes;
   for (const op of batch.ops) {
     out[offset] = op.type === 'put' ? opPut : opDel;
     out.writeUInt32LE(op.key.length, offset + 1);
@@ -77,11 +76,11 @@ function malformedBatch(why: string, path: string, recordOffset: number): never 
 }
 
 function decodeBatchAt(view: Buffer, start: number, path: string, recordOffset: number): { batch: Batch; endOffset: number } {
-  if (start + headerBytes > view.length) malformedBatch('shorter than its header', path, recordOffset);
+  if (start + batchHeaderBytes > view.length) malformedBatch('shorter than its header', path, recordOffset);
   const sequence = view.readDoubleLE(start);
   const count = view.readUInt32LE(start + 8);
   const ops: BatchOp[] = [];
-  let offset = start + headerBytes;
+  let offset = start + batchHeaderBytes;
   for (let i = 0; i < count; i++) {
     if (offset + 5 > view.length) malformedBatch(`op ${i} runs past the record`, path, recordOffset);
     const type = view[offset];

@@ -14,6 +14,8 @@ import { renameIntoPlace } from '../durable/replace.js';
 import { ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
+import type { Durability } from './group-commit.js';
+import { defaultLogPreallocationBytes } from './limits.js';
 import { encodeLogHeader, logHeaderBytes } from './log-format.js';
 import { LogSpace, firstFillBytes } from './log-space.js';
 
@@ -37,6 +39,15 @@ export function logNumberOf(name: string): number | undefined {
 export interface LogWriting {
   readonly dsync: boolean;
   readonly preallocationBytes: number;
+}
+
+/**
+ * How a store with this durability writes its log: with 'sync', through an O_DSYNC handle into
+ * space preallocated `preallocationBytes` at a time (log-space.ts); with 'none', plainly.
+ */
+export function logWritingFor(durability: Durability, preallocationBytes = defaultLogPreallocationBytes): LogWriting {
+  const sync = durability === 'sync';
+  return { dsync: sync, preallocationBytes: sync ? preallocationBytes : 0 };
 }
 
 /** The log being appended to. `endOffsetBytes` is where the next group goes. */

@@ -32,7 +32,7 @@ import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
-import { type ActiveLog, type LogWriting, closeLog, createLog, failedLogs, logFileName, openLogForAppend } from './log-file.js';
+import { type ActiveLog, closeLog, createLog, failedLogs, logFileName, logWritingFor, openLogForAppend } from './log-file.js';
 import { spacePageBytes } from './log-space.js';
 import {
   defaultCheckpointThresholdBytes,
@@ -137,7 +137,7 @@ export class KvStore {
     if (!Number.isSafeInteger(resolved.memtableEntries) || resolved.memtableEntries < 1) {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `memtableEntries must be a positive integer, got ${String(resolved.memtableEntries)}`);
     }
-    const writing = logWritingFor(resolved);
+    const writing = logWritingFor(resolved.durability, resolved.logPreallocationBytes);
     await ensureStoreDirectory(storage, directory, resolved.createIfMissing);
     const lock = await acquireLock(storage, directory);
     try {
@@ -180,7 +180,7 @@ export class KvStore {
       // Copied now (latin1 strings), so the caller may reuse its buffers at once.
       const changes: Array<string | undefined> = [];
       for (const op of ops) changes.push(bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined);
-      return this.commit(changes);
+      return this.commit(changes, encodedBytes);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -192,7 +192,8 @@ export class KvStore {
       this.checkOpen();
       checkKey(key);
       checkValue(value);
-      return this.commit([bytesToLatin1(key), bytesToLatin1(value)]);
+      const changes = [bytesToLatin1(key), bytesToLatin1(value)];
+      return this.commit(changes, batchBytesOf(changes));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -274,7 +275,7 @@ export class KvStore {
         current.logNumber + 1,
         this.options.random,
         { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
-        logWritingFor(this.options),
+        logWritingFor(this.options.durability, this.options.logPreallocationBytes),
       );
       covered = this.committer.replaceLog(next);
       frozen = this.index.snapshot();
@@ -313,9 +314,10 @@ export class KvStore {
     );
   }
 
-  private commit(changes: Changes): Promise<void> {
+  /** Queues a commit; `batchBytes` is its batch's encoded size (batchBytesOf(changes)). */
+  private commit(changes: Changes, batchBytes: number): Promise<void> {
     this.sequence += 1;
-    return this.committer.commit(this.sequence, changes, batchBytesOf(changes));
+    return this.committer.commit(this.sequence, changes, batchBytes);
   }
 
   /** Applies a durable commit to the index (the committer calls it, in commit order). */
@@ -336,16 +338,10 @@ export class KvStore {
   }
 }
 
-function logWritingFor(options: Required<KvOptions>): LogWriting {
-  const sync = options.durability === 'sync';
-  return { dsync: sync, preallocationBytes: sync ? options.logPreallocationBytes : 0 };
-}
 
 function bytesOrUndefined(value: string | undefined): Uint8Array | undefined {
   return value === undefined ? undefined : latin1ToBytes(value);
 }
-
-
 
 function checkOp(op: BatchOp): void {
   checkKey(op.key);
