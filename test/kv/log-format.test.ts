@@ -3,15 +3,19 @@
  *
  * Log (log-format.ts): records round-trip through their framing; a torn tail (a truncated
  * record, a garbage tail) is reported as `tornBytes` with `validEndOffset` at the end of the
- * last whole record, and trailing zeros (preallocated space) as `spareBytes`; an invalid record followed by a valid one whose durableOffset is
- * past it is corruption (E_CORRUPT naming the file and the bad record's offset), while an invalid
- * region followed only by records that were not durable past it is a torn tail; records with
- * another salt (stale bytes from a recycled log) are never read; a file with a bad magic is
- * E_FOREIGN_FILE and a header checksum mismatch is E_CORRUPT.
+ * last whole record, and trailing zeros (preallocated space) as `spareBytes`; an invalid record
+ * followed by a valid one whose durableOffset is past it is corruption (E_CORRUPT naming the file
+ * and the bad record's offset), while an invalid region followed only by records that were not
+ * durable past it is a torn tail; records with another salt (stale bytes from a recycled log)
+ * are never read; a file with a bad magic is E_FOREIGN_FILE, a header checksum mismatch is
+ * E_CORRUPT, another format version is E_FOREIGN_FILE, and version 1 (one batch per record) is
+ * still read.
  *
- * Batch codec (batch-codec.ts): any batch round-trips; every malformed payload (short, ops running
- * past the end, unknown op type, trailing bytes, any truncation or extension of a valid one) is
- * E_CORRUPT with the path and record offset, never a misread.
+ * Batch codec (batch-codec.ts): any batch round-trips; a record's payload of several batches back
+ * to back decodes in order (decodeBatches), and a cut inside it or a gap in their sequence numbers
+ * is E_CORRUPT; every malformed payload (short, ops running past the end, unknown op type,
+ * trailing bytes, any truncation or extension of a valid one) is E_CORRUPT with the path and
+ * record offset, never a misread.
  *
  * Data file (data-file.ts): any contents round-trip; a truncated, bit-flipped or foreign data
  * file is a typed error, never a partial load.
