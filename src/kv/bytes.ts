@@ -19,6 +19,11 @@ export function bytesToLatin1(bytes: Uint8Array): string {
   return (buffer as Latin1Codec).latin1Slice(0, buffer.length);
 }
 
+/** The bytes buffer[start, end) as a latin1 string. */
+export function latin1Slice(buffer: Buffer, start: number, end: number): string {
+  return (buffer as Latin1Codec).latin1Slice(start, end);
+}
+
 /** Writes text's chars as bytes at offset (the caller has checked they fit); returns the count. */
 export function latin1Write(buffer: Buffer, text: string, offset: number): number {
   return (buffer as Latin1Codec).latin1Write(text, offset);

@@ -8,7 +8,7 @@
  */
 import { crc32c } from '@node-rs/crc32';
 import { CarveError, ErrorCodes } from '../errors.js';
-import { latin1Write } from './bytes.js';
+import { latin1Slice, latin1Write } from './bytes.js';
 import { checkFileStart } from './file-start.js';
 import type { EntryCursor } from './merged-entries.js';
 import type { FileHandle } from '../storage/storage.js';
@@ -74,7 +74,32 @@ export async function writeDataFile(handle: FileHandle, firstLogNumber: number, 
   return offset + footerBytes;
 }
 
+/** The data file's entries as byte views into `bytes`, in file order. */
 export function parseDataFile(bytes: Uint8Array, path: string): DataFileContents {
+  const entries: Array<[Uint8Array, Uint8Array]> = [];
+  const firstLogNumber = readDataFile(bytes, path, (view, keyStart, valueStart, end) => {
+    entries.push([view.subarray(keyStart, valueStart), view.subarray(valueStart, end)]);
+  });
+  return { firstLogNumber, entries };
+}
+
+/** The data file's keys and values as latin1 strings (the index's own form), in file order. */
+export function parseDataFileLatin1(bytes: Uint8Array, path: string): { firstLogNumber: number; keys: string[]; values: string[] } {
+  const keys: string[] = [];
+  const values: string[] = [];
+  const firstLogNumber = readDataFile(bytes, path, (view, keyStart, valueStart, end) => {
+    keys.push(latin1Slice(view, keyStart, valueStart));
+    values.push(latin1Slice(view, valueStart, end));
+  });
+  return { firstLogNumber, keys, values };
+}
+
+/**
+ * Checks a data file whole (header, checksums, footer, entry count) and shows each entry to
+ * `visit` as offsets into `view`: key at [keyStart, valueStart), value at [valueStart, end).
+ * Returns the first log number to replay after it.
+ */
+function readDataFile(bytes: Uint8Array, path: string, visit: (view: Buffer, keyStart: number, valueStart: number, end: number) => void): number {
   const view = checkFileStart(bytes, dataMagic, headerBytes, 'data file', path);
   if (view.readUInt32LE(28) !== crc32c(view.subarray(0, 28))) {
     throw new CarveError(ErrorCodes.CORRUPT, 'data file header checksum mismatch', { path, offset: 0 });
@@ -90,7 +115,7 @@ export function parseDataFile(bytes: Uint8Array, path: string): DataFileContents
     throw new CarveError(ErrorCodes.CORRUPT, 'data file checksum mismatch', { path, offset: headerBytes });
   }
   const entryCount = view.readDoubleLE(16);
-  const entries: Array<[Uint8Array, Uint8Array]> = [];
+  let count = 0;
   let offset = headerBytes;
   while (offset < bodyEnd) {
     if (offset + 8 > bodyEnd) throw new CarveError(ErrorCodes.CORRUPT, 'entry header runs past the body', { path, offset });
@@ -98,11 +123,12 @@ export function parseDataFile(bytes: Uint8Array, path: string): DataFileContents
     const valueBytes = view.readUInt32LE(offset + 4);
     const end = offset + 8 + keyBytes + valueBytes;
     if (end > bodyEnd) throw new CarveError(ErrorCodes.CORRUPT, 'entry runs past the body', { path, offset });
-    entries.push([view.subarray(offset + 8, offset + 8 + keyBytes), view.subarray(offset + 8 + keyBytes, end)]);
+    visit(view, offset + 8, offset + 8 + keyBytes, end);
+    count += 1;
     offset = end;
   }
-  if (entries.length !== entryCount) {
-    throw new CarveError(ErrorCodes.CORRUPT, `data file holds ${entries.length} entries, header says ${entryCount}`, { path, offset: 16 });
+  if (count !== entryCount) {
+    throw new CarveError(ErrorCodes.CORRUPT, `data file holds ${count} entries, header says ${entryCount}`, { path, offset: 16 });
   }
-  return { firstLogNumber: view.readUInt32LE(12), entries };
+  return view.readUInt32LE(12);
 }

@@ -121,22 +121,16 @@ export class LsmIndex extends Layers {
   }
 
   /**
-   * An index holding `entries` (distinct keys): the ascending part they start with becomes one
-   * run at once (a checkpoint's contents come sorted), and the rest is inserted.
+   * An index holding keys[i] → values[i] (distinct keys): the ascending part they start with
+   * becomes one run at once (a checkpoint's contents come sorted), and the rest is inserted.
    */
-  static fromEntries(entries: Iterable<readonly [string, string]>, options: LsmOptions = {}): LsmIndex {
+  static fromEntries(keys: readonly string[], values: readonly string[], options: LsmOptions = {}): LsmIndex {
+    assert(keys.length === values.length, 'one value per key');
     const index = new LsmIndex(options);
-    const keys: string[] = [];
-    const values: string[] = [];
-    const rest: Array<readonly [string, string]> = [];
-    for (const entry of entries) {
-      if (rest.length === 0 && (keys.length === 0 || keys[keys.length - 1]! < entry[0])) {
-        keys.push(entry[0]);
-        values.push(entry[1]);
-      } else rest.push(entry);
-    }
-    if (keys.length > 0) index.runs = [SortedRun.fromSorted(keys, values)];
-    for (const [key, value] of rest) index.set(key, value);
+    let ascending = 0;
+    while (ascending < keys.length && (ascending === 0 || keys[ascending - 1]! < keys[ascending]!)) ascending += 1;
+    if (ascending > 0) index.runs = [SortedRun.fromSorted(keys.slice(0, ascending), values.slice(0, ascending))];
+    for (let i = ascending; i < keys.length; i++) index.set(keys[i]!, values[i]!);
     return index;
   }
 

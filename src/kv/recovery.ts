@@ -22,13 +22,19 @@ import { joinPath, parentPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
 import { decodeBatches } from './batch-codec.js';
 import { bytesToLatin1 } from './bytes.js';
-import { dataFileName, parseDataFile } from './data-file.js';
+import { dataFileName, parseDataFileLatin1 } from './data-file.js';
 import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-file.js';
 import { type ReadLog, logHeaderBytes, parseLog } from './log-format.js';
 
 export interface Recovered {
-  /** Final state, keys and values as latin1 strings, in any order. */
-  readonly entries: Map<string, string>;
+  /** The data file's keys and values (latin1 strings), in its (ascending) order; empty without one. */
+  readonly checkpointKeys: string[];
+  readonly checkpointValues: string[];
+  /**
+   * Then the logs' changes, in commit order, to apply on top: key, new value (undefined for a
+   * delete), key, new value, and so on (latin1 strings).
+   */
+  readonly replayed: Array<string | undefined>;
   readonly sequence: number;
   /** The number the next new log gets. */
   readonly nextLogNumber: number;
@@ -66,14 +72,13 @@ interface LogToReplay {
 
 export async function recoverDirectory(storage: Storage, directory: string, createIfMissing: boolean): Promise<Recovered> {
   const names = await storage.readdir(directory);
-  const entries = new Map<string, string>();
   let firstLogNumber = 1;
+  let checkpointKeys: string[] = [];
+  let checkpointValues: string[] = [];
   const dataPath = joinPath(directory, dataFileName);
   const dataBytes = names.includes(dataFileName) ? await readFileIfExists(storage, dataPath) : undefined;
   if (dataBytes !== undefined) {
-    const data = parseDataFile(dataBytes, dataPath);
-    firstLogNumber = data.firstLogNumber;
-    for (const [key, value] of data.entries) entries.set(bytesToLatin1(key), bytesToLatin1(value));
+    ({ firstLogNumber, keys: checkpointKeys, values: checkpointValues } = parseDataFileLatin1(dataBytes, dataPath));
   }
   const logs = names
     .map((name) => ({ name, number: logNumberOf(name) }))
@@ -128,15 +133,13 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   }
 
   let sequence = 0;
+  const changes: Array<string | undefined> = [];
   for (const log of toReplay.slice(0, replayCount)) {
     for (const record of log.parsed.records) {
       if (record.offset >= log.keepBytes) break;
       for (const batch of decodeBatches(record.payload, log.path, record.offset)) {
         sequence = Math.max(sequence, batch.sequence);
-        for (const op of batch.ops) {
-          if (op.type === 'put') entries.set(bytesToLatin1(op.key), bytesToLatin1(op.value));
-          else entries.delete(bytesToLatin1(op.key));
-        }
+        for (const op of batch.ops) changes.push(bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined);
       }
     }
   }
@@ -167,7 +170,9 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   const lastIsEmpty = last !== undefined && last.keepBytes === logHeaderBytes;
   const highest = last?.number ?? Math.max(firstLogNumber - 1, logs[logs.length - 1]?.number ?? 0);
   return {
-    entries,
+    checkpointKeys,
+    checkpointValues,
+    replayed: changes,
     sequence,
     dataFileBytes: dataBytes?.length ?? 0,
     nextLogNumber: highest + 1,

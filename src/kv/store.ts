@@ -142,7 +142,13 @@ export class KvStore {
     const lock = await acquireLock(storage, directory);
     try {
       const recovered = await recoverDirectory(storage, directory, resolved.createIfMissing);
-      const index = LsmIndex.fromEntries(recovered.entries, { memtableEntries: resolved.memtableEntries });
+      const index = LsmIndex.fromEntries(recovered.checkpointKeys, recovered.checkpointValues, { memtableEntries: resolved.memtableEntries });
+      const { replayed } = recovered;
+      for (let i = 0; i < replayed.length; i += 2) {
+        const value = replayed[i + 1];
+        if (value === undefined) index.delete(replayed[i]!);
+        else index.set(replayed[i]!, value);
+      }
       const log =
         recovered.emptyLastLog === undefined
           ? await createLog(

@@ -145,7 +145,7 @@ describe('LsmIndex', () => {
       ['b', '2'],
       ['d', '4'],
     ];
-    const index = LsmIndex.fromEntries(entries, { memtableEntries: 100 });
+    const index = LsmIndex.fromEntries(entries.map(([key]) => key), entries.map(([, value]) => value), { memtableEntries: 100 });
     assert.deepEqual(index.shape.runLengths, [3]);
     assert.equal(index.shape.memtableEntries, 2);
     assertReadsLike(index, new Map(entries), 'c', 'fromEntries');
