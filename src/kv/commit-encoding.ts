@@ -9,11 +9,10 @@
  * commit: one CRC32C call and one 24-byte header per group (a group is acknowledged, or torn,
  * as a whole anyway).
  */
-import { crc32c } from '@node-rs/crc32';
 import { assert } from '../errors.js';
 import { batchHeaderBytes, opDel, opPut } from './batch-codec.js';
 import { latin1Write } from './bytes.js';
-import { recordHeaderBytes, recordTypeBatch } from './log-format.js';
+import { recordHeaderBytes, sealRecord, writeRecordHeader } from './log-format.js';
 
 /** [key, value or undefined (delete), key, value, …], each a latin1 string. */
 export type Changes = ReadonlyArray<string | undefined>;
@@ -50,10 +49,7 @@ export function groupRecordBytes(group: EncodableGroup): number {
 export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: number, scratch?: Buffer): Buffer {
   const totalBytes = groupRecordBytes(group);
   const out = scratch !== undefined && scratch.length >= totalBytes ? scratch.subarray(0, totalBytes) : Buffer.allocUnsafe(totalBytes);
-  out.writeUInt32LE(totalBytes - recordHeaderBytes, 4);
-  out.writeUInt32LE(recordTypeBatch, 8); // type byte, then three zero bytes
-  out.writeUInt32LE(salt, 12);
-  out.writeDoubleLE(durableOffset, 16);
+  writeRecordHeader(out, 0, totalBytes - recordHeaderBytes, salt, durableOffset);
   let at = recordHeaderBytes;
   for (let c = 0; c < group.changes.length; c++) {
     const changes = group.changes[c]!;
@@ -76,6 +72,6 @@ export function encodeGroup(group: EncodableGroup, salt: number, durableOffset: 
     assert(at === end, 'each batch is encoded into exactly batchBytesOf(changes) bytes');
   }
   assert(at === totalBytes, `group of ${totalBytes} B encoded into ${at} B`);
-  out.writeUInt32LE(crc32c(out.subarray(4, totalBytes)), 0);
+  sealRecord(out, 0, totalBytes);
   return out;
 }

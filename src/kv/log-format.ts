@@ -82,15 +82,25 @@ export function encodeRecords(payloads: readonly Uint8Array[], salt: number, dur
   let offset = 0;
   for (const payload of payloads) {
     const end = offset + recordHeaderBytes + payload.length;
-    out.writeUInt32LE(payload.length, offset + 4);
-    out.writeUInt32LE(recordTypeBatch, offset + 8); // type byte, then three zero bytes
-    out.writeUInt32LE(salt, offset + 12);
-    out.writeDoubleLE(durableOffset, offset + 16);
+    writeRecordHeader(out, offset, payload.length, salt, durableOffset);
     out.set(payload, offset + recordHeaderBytes);
-    out.writeUInt32LE(crc32c(out.subarray(offset + 4, end)), offset);
+    sealRecord(out, offset, end);
     offset = end;
   }
   return out;
+}
+
+/** Writes a record's header at `at`, all but its checksum (sealRecord, once the payload is in). */
+export function writeRecordHeader(out: Buffer, at: number, payloadBytes: number, salt: number, durableOffset: number): void {
+  out.writeUInt32LE(payloadBytes, at + 4);
+  out.writeUInt32LE(recordTypeBatch, at + 8); // type byte, then three zero bytes
+  out.writeUInt32LE(salt, at + 12);
+  out.writeDoubleLE(durableOffset, at + 16);
+}
+
+/** Writes the checksum of the record at [at, end): CRC32C of everything after the checksum itself. */
+export function sealRecord(out: Buffer, at: number, end: number): void {
+  out.writeUInt32LE(crc32c(out.subarray(at + 4, end)), at);
 }
 
 export interface LogRecord {
