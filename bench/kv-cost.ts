@@ -3,6 +3,12 @@
  * KvStore commit goes through on the main thread, measured in isolation with process.cpuUsage()
  * (CPU time, so other load on the machine inflates it less than wall time would). No disk.
  *
+ * The stages are those of the commit path as it was when bench/README's "Where Carve's time
+ * goes" was measured: one record and one decode per commit, one B+ tree for the index. Since
+ * then a group is framed as one record by encodeGroup (commit-encoding.ts) straight from latin1
+ * strings, nothing is decoded to apply it, and the index is an LSM (lsm-index.ts); the codec
+ * stages here are now what recovery and the tests use, not the commit path.
+ *
  * Usage: node --expose-gc --import tsx bench/kv-cost.ts [--ops 300000] [--carve-from auto|dist|src]
  *
  * Stages (16 B random keys, 100 B values, one put per commit, as in bench/kv.ts):
