@@ -1,19 +1,30 @@
 /**
  * The store's in-memory ordered index, a log-structured merge (LSM) of layers:
- * - a small mutable memtable (a B+ tree) that takes every write;
+ * - pending writes: the writes since the last read, in write order, not yet in any order;
+ * - a small mutable memtable (a B+ tree);
  * - sorted runs, newest first: when the memtable reaches `memtableEntries`, it becomes a run;
  * - incremental merges of adjacent runs, so that each run is at least about twice the size of
  *   the run before it (as in a binary counter): about log2(keys / memtableEntries) runs.
  *
  * Why: inserting a random key into one big tree costs a cache miss per level, about 3 µs with a
- * million keys. Here a write touches only the memtable, which stays in cache, and merges move
- * each entry about log2(keys / memtableEntries) times through sequential arrays, comparing numeric
- * key prefixes (sorted-run.ts) instead of scattered strings.
+ * million keys. Here a write is only appended to a list, and merges move each entry about
+ * log2(keys / memtableEntries) times through sequential arrays, comparing numeric key prefixes
+ * (sorted-run.ts) instead of scattered strings.
+ *
+ * The first read after some writes (any read: get, entries, size, snapshot) folds them in. A few
+ * (under a quarter of `memtableEntries`) are inserted into the memtable, which stays in cache.
+ * More are sorted at once into a run of their own (SortedRun.fromUnsorted), newer than the
+ * memtable, which becomes a run first: that costs about half as much as inserting them one by
+ * one. Writes with no read between them are folded every `memtableEntries` writes. So a store
+ * that only writes never touches the tree, and one that reads between every few writes works as
+ * if each write went into the memtable. The write or read that folds pays for it: sorting
+ * 16,384 writes takes about 3 ms.
  *
  * Guarantees:
  * - A read sees the newest layer holding the key; a deletion (null) hides older layers.
- * - snapshot() is O(1) and immutable: it shares the memtable copy-on-write and the runs, which
- *   are never changed (merges make new runs and swap them in).
+ * - snapshot() is immutable, and O(1) apart from folding in the pending writes (at most
+ *   `memtableEntries` of them, sorted at once): it shares the memtable copy-on-write and the runs,
+ *   which are never changed (merges make new runs and swap them in).
  * - Merge work is paid by writes, in slices of at most `(runs + 2) × workSliceWrites` entries
  *   every `workSliceWrites` writes, smallest merge first: no single write stalls for a whole
  *   large merge, and merges keep pace with writes (each write buys more work than the
@@ -25,7 +36,7 @@
 import { assert } from '../errors.js';
 import { defaultMemtableEntries } from './limits.js';
 import { type EntryCursor, ascendingCursor, descendingCursor, entriesOf } from './merged-entries.js';
-import { type Memtable, newMemtable } from './memtable.js';
+import { type Memtable, type Slot, newMemtable } from './memtable.js';
 import { RunMerge } from './run-merge.js';
 import { SortedRun, keyPrefix } from './sorted-run.js';
 
@@ -68,6 +79,7 @@ class Layers implements IndexView {
   ) {}
 
   get size(): number {
+    this.beforeRead();
     if (this.countedSize === undefined) {
       const cursor = this.cursor();
       let count = 0;
@@ -78,6 +90,7 @@ class Layers implements IndexView {
   }
 
   get(key: string): string | undefined {
+    this.beforeRead();
     const slot = this.memtable.get(key);
     if (slot !== undefined) return slot ?? undefined;
     const runs = this.runs;
@@ -91,14 +104,17 @@ class Layers implements IndexView {
   }
 
   entries(lowestKey?: string): Iterable<[string, string]> {
+    this.beforeRead();
     return entriesOf(ascendingCursor(this.memtable, this.runs, lowestKey));
   }
 
   entriesReversed(highestKey?: string, skipHighest = false): Iterable<[string, string]> {
+    this.beforeRead();
     return entriesOf(descendingCursor(this.memtable, this.runs, highestKey, skipHighest));
   }
 
   cursor(): EntryCursor {
+    this.beforeRead();
     return ascendingCursor(this.memtable, this.runs);
   }
 
@@ -106,12 +122,18 @@ class Layers implements IndexView {
   protected changed(): void {
     this.countedSize = undefined;
   }
+
+  /** Called before every read: brings the layers up to date (a snapshot's always are). */
+  protected beforeRead(): void {}
 }
 
 export class LsmIndex extends Layers {
   private readonly options: Required<LsmOptions>;
   private merges: RunMerge[] = [];
   private writesUntilWork: number;
+  /** Writes not yet folded into the layers, in write order (null: a deletion). */
+  private pendingKeys: string[] = [];
+  private pendingSlots: Slot[] = [];
 
   constructor(options: LsmOptions = {}) {
     super(newMemtable(), []);
@@ -135,44 +157,78 @@ export class LsmIndex extends Layers {
   }
 
   set(key: string, value: string): void {
-    this.memtable.set(key, value);
-    this.afterWrite();
+    this.write(key, value);
   }
 
   delete(key: string): void {
-    this.memtable.set(key, null);
-    this.afterWrite();
+    this.write(key, null);
   }
 
-  /** An immutable view of the index as it is now; O(1). */
+  /** An immutable view of the index as it is now. */
   snapshot(): IndexView {
+    this.beforeRead();
     return new Layers(this.memtable.clone(), this.runs, this.countedSize);
   }
 
+  /** The layers after folding in the pending writes. */
   get shape(): LsmShape {
+    this.beforeRead();
     return { memtableEntries: this.memtable.size, runLengths: this.runs.map((run) => run.length) };
   }
 
-  /** Finishes every pending merge now. */
+  /** Folds in the pending writes and finishes every pending merge now. */
   settle(): void {
+    this.beforeRead();
     this.work(Infinity);
   }
 
-  private afterWrite(): void {
+  protected override beforeRead(): void {
+    if (this.pendingKeys.length > 0) this.foldPending();
+  }
+
+  private write(key: string, slot: Slot): void {
+    this.pendingKeys.push(key);
+    this.pendingSlots.push(slot);
     this.changed();
-    if (this.memtable.size >= this.options.memtableEntries) this.flushMemtable();
+    if (this.pendingKeys.length >= this.options.memtableEntries) this.foldPending();
     if (--this.writesUntilWork === 0) {
       this.writesUntilWork = this.options.workSliceWrites;
       this.work((this.runs.length + 2) * this.options.workSliceWrites);
     }
   }
 
+  /**
+   * Moves the pending writes into the layers: a few into the memtable, many (a quarter of a
+   * memtable or more) sorted at once into a run of their own, newer than the memtable's, which
+   * becomes a run first.
+   */
+  private foldPending(): void {
+    const keys = this.pendingKeys;
+    const slots = this.pendingSlots;
+    this.pendingKeys = [];
+    this.pendingSlots = [];
+    if (keys.length * 4 < this.options.memtableEntries) {
+      for (let i = 0; i < keys.length; i++) {
+        this.memtable.set(keys[i]!, slots[i] as Slot);
+        if (this.memtable.size >= this.options.memtableEntries) this.flushMemtable();
+      }
+      return;
+    }
+    if (this.memtable.size > 0) this.flushMemtable();
+    this.addRun(SortedRun.fromUnsorted(keys, slots, this.runs.length === 0));
+  }
+
   private flushMemtable(): void {
     const run = SortedRun.fromMemtable(this.memtable, this.runs.length === 0);
     this.memtable = newMemtable();
+    this.addRun(run);
+  }
+
+  /** Adds the newest run and plans the merges it calls for. */
+  private addRun(run: SortedRun): void {
     if (run.length > 0) this.runs = [run, ...this.runs];
     this.planMerges();
-    if (this.runs.length > this.options.maxRuns) this.settle();
+    if (this.runs.length > this.options.maxRuns) this.work(Infinity);
   }
 
   /** Starts a merge of every adjacent pair, not already merging, whose older run is under twice the newer. */

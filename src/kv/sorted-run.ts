@@ -60,6 +60,67 @@ export class SortedRun {
   }
 
   /**
+   * The latest slot of each key among `keys[i] → slots[i]`, given in write order (a later entry
+   * replaces an earlier one with the same key), as a run; `oldest` as in fromMemtable.
+   *
+   * Sorted without a comparator call per comparison: each entry's prefix, cut to the bits that
+   * fit beside its position in a float64's 53-bit integer range, is packed with its position and
+   * the packed numbers are sorted natively. Entries whose cut prefixes tie (keys that share their
+   * first bytes) are then put in order by their keys with the native string sort, after keeping
+   * the last write of each. Measured in bench/README: about half the cost of inserting random
+   * keys into the memtable and flushing it.
+   */
+  static fromUnsorted(keys: readonly string[], slots: readonly Slot[], oldest: boolean): SortedRun {
+    const count = keys.length;
+    assert(slots.length === count && count < 2 ** 31, 'one slot per key, positions fit an Int32Array');
+    const positionBits = Math.max(1, Math.ceil(Math.log2(count + 1)));
+    const positionScale = 2 ** positionBits;
+    const cutScale = 2 ** Math.max(0, prefixBytes * 8 - (53 - positionBits));
+    const unsortedPrefixes = prefixesOf(keys);
+    const packed = new Float64Array(count);
+    for (let i = 0; i < count; i++) packed[i] = Math.floor(unsortedPrefixes[i]! / cutScale) * positionScale + i;
+    packed.sort();
+    // The position of each key's last write, in key order.
+    const latest = new Int32Array(count);
+    let distinct = 0;
+    const orderTies = (from: number, to: number): void => {
+      // packed[from, to) share their cut prefix and ascend by position: the last write of a key wins.
+      const lastPosition = new Map<string, number>();
+      for (let j = from; j < to; j++) {
+        const at = packed[j]! % positionScale;
+        lastPosition.set(keys[at]!, at);
+      }
+      for (const key of [...lastPosition.keys()].sort()) latest[distinct++] = lastPosition.get(key)!;
+    };
+    let tieFrom = 0;
+    for (let j = 1; j <= count; j++) {
+      if (j < count && Math.floor(packed[j]! / positionScale) === Math.floor(packed[tieFrom]! / positionScale)) continue;
+      if (j - tieFrom === 1) latest[distinct++] = packed[tieFrom]! % positionScale;
+      else orderTies(tieFrom, j);
+      tieFrom = j;
+    }
+    const runKeys = new Array<string>(distinct);
+    const runSlots = new Array<Slot>(distinct);
+    const prefixes = new Float64Array(distinct);
+    let length = 0;
+    for (let j = 0; j < distinct; j++) {
+      const at = latest[j]!;
+      const slot = slots[at] as Slot;
+      if (slot === null && oldest) continue;
+      prefixes[length] = unsortedPrefixes[at]!;
+      runKeys[length] = keys[at]!;
+      runSlots[length] = slot;
+      length += 1;
+    }
+    runKeys.length = length;
+    runSlots.length = length;
+    const runPrefixes = length === distinct ? prefixes : prefixes.slice(0, length);
+    const filter = filterFor(length, oldest);
+    if (filter !== undefined) for (const prefix of runPrefixes) filter.add(prefix);
+    return new SortedRun(runKeys, runSlots, runPrefixes, filter);
+  }
+
+  /**
    * A run of distinct keys in ascending order (a checkpoint's contents). The caller has checked
    * the order (LsmIndex.fromEntries, as it collects them): checking it again here would compare
    * every key of a reopened store a second time.

@@ -4,8 +4,8 @@
  * A commit is acknowledged only after its log record is synced (durability 'sync', the default).
  * Concurrent commits share one durable write (group commit): the log is opened O_DSYNC and
  * written into space preallocated with zeros (log-file.ts, log-space.ts), one record per group.
- * The index lives in memory, as a log-structured merge of a small B+ tree and sorted runs
- * (lsm-index.ts), whose snapshots are O(1). A checkpoint writes the index into the data file
+ * The index lives in memory, as a log-structured merge of sorted runs and a small B+ tree
+ * (lsm-index.ts); commits are appended to it unsorted, and the next read folds them in. A checkpoint writes the index into the data file
  * ("the main ledger") while new commits go to a fresh log. Recovery loads the data file and
  * replays the logs after it. A failed sync fails the store until it is reopened; the commits it
  * failed are "unknown", not "absent": their records may have reached the disk and reappear after
@@ -210,7 +210,8 @@ export class KvStore {
   }
 
   /**
-   * A consistent read view; O(1). It keeps the index's runs of its moment alive while it is
+   * A consistent read view: O(1), but for folding in the writes since the last read (at most
+   * `memtableEntries`, sorted at once). It keeps the index's runs of its moment alive while it is
    * held, so a view held across many writes holds memory that merges would otherwise free.
    */
   snapshot(): Snapshot {

@@ -5,6 +5,8 @@
  *   descending entries from any bound; settled, each run is at least twice the one before; and every snapshot keeps reading as the model did when
  *   it was taken, however many flushes and merges followed;
  * - a merge done in steps of any budgets makes the same run as one done at once;
+ * - writes sorted at once into a run (fromUnsorted) keep each key's last write, in key order,
+ *   also when their prefixes tie once cut to fit beside their positions;
  * - key prefixes agree with key order;
  * - merges keep pace with writes: the number of runs stays logarithmic;
  * - deletions vanish from the oldest run, and fromEntries keeps what it is given;
@@ -177,6 +179,44 @@ describe('RunMerge', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('SortedRun.fromUnsorted', () => {
+  /** What a run of these writes must hold: each key's last slot, in key order; no deletions when oldest. */
+  const lastWrites = (writes: ReadonlyArray<readonly [string, Slot]>, oldest: boolean): Array<[string, Slot]> =>
+    [...new Map(writes.map(([key, slot]) => [key, slot] as [string, Slot]))].filter(([, slot]) => slot !== null || !oldest).sort(([a], [b]) => compareKeys(a, b));
+  const contents = (run: SortedRun): Array<[string, Slot]> => run.keys.map((key, i) => [key, run.slots[i]!]);
+
+  it('keeps the last write of each key, in key order, whatever the keys share', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(keyArb, fc.option(valueArb, { nil: null })), { maxLength: 300 }), fc.boolean(), (writes, oldest) => {
+        const run = SortedRun.fromUnsorted(writes.map(([key]) => key), writes.map(([, slot]) => slot), oldest);
+        assert.deepEqual(contents(run), lastWrites(writes, oldest));
+        assert.deepEqual([...run.prefixes], run.keys.map(keyPrefix), 'each key keeps its prefix');
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('orders keys whose prefixes differ only in the bits cut to fit the positions (100k writes)', () => {
+    // 100k positions take 17 bits, so the sort sees only the top 36 of a prefix's 48: these keys
+    // share their first 4 bytes and differ in the next two and after, so cut prefixes tie often.
+    const random = seededRandom(11);
+    const writes: Array<[string, Slot]> = [];
+    for (let i = 0; i < 100_000; i++) {
+      const tail = Array.from({ length: 4 }, () => String.fromCharCode(Math.floor(random() * 256)));
+      const key = `user${tail.slice(0, 1 + Math.floor(random() * 4)).join('')}`;
+      writes.push([key, random() < 0.1 ? null : `v${i}`]);
+    }
+    for (const oldest of [false, true]) {
+      const run = SortedRun.fromUnsorted(writes.map(([key]) => key), writes.map(([, slot]) => slot), oldest);
+      const expected = lastWrites(writes, oldest);
+      assert.deepEqual(contents(run), expected, `oldest ${oldest}`);
+      assert.equal(run.filter !== undefined, !oldest, 'a filter unless oldest');
+      const expectedSlots = new Map(expected);
+      for (const [key] of writes.slice(0, 1000)) assert.equal(run.get(key), expectedSlots.get(key), key);
+    }
   });
 });
 
