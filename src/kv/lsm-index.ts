@@ -132,8 +132,14 @@ export class LsmIndex extends Layers {
   private merges: RunMerge[] = [];
   private writesUntilWork: number;
   /** Writes not yet folded into the layers, in write order (null: a deletion). */
-  private pendingKeys: string[] = [];
-  private pendingSlots: Slot[] = [];
+  /**
+   * Writes not yet folded into the layers, in write order (null: a deletion): the first
+   * `pendingCount` entries. The arrays are reused from fold to fold; entries past the count are
+   * stale (cleared after a small fold, overwritten by the next writes after a large one).
+   */
+  private readonly pendingKeys: string[] = [];
+  private readonly pendingSlots: Slot[] = [];
+  private pendingCount = 0;
 
   constructor(options: LsmOptions = {}) {
     super(newMemtable(), []);
@@ -183,14 +189,15 @@ export class LsmIndex extends Layers {
   }
 
   protected override beforeRead(): void {
-    if (this.pendingKeys.length > 0) this.foldPending();
+    if (this.pendingCount > 0) this.foldPending();
   }
 
   private write(key: string, slot: Slot): void {
-    this.pendingKeys.push(key);
-    this.pendingSlots.push(slot);
+    this.pendingKeys[this.pendingCount] = key;
+    this.pendingSlots[this.pendingCount] = slot;
+    this.pendingCount += 1;
     this.changed();
-    if (this.pendingKeys.length >= this.options.memtableEntries) this.foldPending();
+    if (this.pendingCount >= this.options.memtableEntries) this.foldPending();
     if (--this.writesUntilWork === 0) {
       this.writesUntilWork = this.options.workSliceWrites;
       this.work((this.runs.length + 2) * this.options.workSliceWrites);
@@ -205,17 +212,21 @@ export class LsmIndex extends Layers {
   private foldPending(): void {
     const keys = this.pendingKeys;
     const slots = this.pendingSlots;
-    this.pendingKeys = [];
-    this.pendingSlots = [];
-    if (keys.length * 4 < this.options.memtableEntries) {
-      for (let i = 0; i < keys.length; i++) {
+    const count = this.pendingCount;
+    this.pendingCount = 0;
+    if (count * 4 < this.options.memtableEntries) {
+      for (let i = 0; i < count; i++) {
         this.memtable.set(keys[i]!, slots[i] as Slot);
+        // Cleared so that a string the index drops later is not kept alive here.
+        keys[i] = '';
+        slots[i] = null;
         if (this.memtable.size >= this.options.memtableEntries) this.flushMemtable();
       }
-      return;
+    } else {
+      if (this.memtable.size > 0) this.flushMemtable();
+      const whole = count === keys.length;
+      this.addRun(SortedRun.fromUnsorted(whole ? keys : keys.slice(0, count), whole ? slots : slots.slice(0, count), this.runs.length === 0));
     }
-    if (this.memtable.size > 0) this.flushMemtable();
-    this.addRun(SortedRun.fromUnsorted(keys, slots, this.runs.length === 0));
   }
 
   private flushMemtable(): void {
