@@ -30,7 +30,6 @@ const scratchStartBytes = 64 * 1024;
 class PendingGroup {
   readonly kind = 'group';
   readonly changes: Changes[] = [];
-  readonly batchBytes: number[] = [];
   totalBatchBytes = 0;
   readonly promise: Promise<void>;
   resolve!: () => void;
@@ -50,7 +49,6 @@ class PendingGroup {
   add(sequence: number, changes: Changes, batchBytes: number): void {
     assert(sequence === this.firstSequence + this.changes.length, 'commits join a group in sequence order');
     this.changes.push(changes);
-    this.batchBytes.push(batchBytes);
     this.totalBatchBytes += batchBytes;
   }
 }
@@ -88,8 +86,11 @@ export class GroupCommitter {
   constructor(
     private log: ActiveLog,
     private readonly durability: Durability,
-    /** Applies a durable commit's changes (to the index), in commit order, before it resolves. */
-    private readonly apply: (changes: Changes) => void,
+    /**
+     * Applies a durable group's commits (to the index), in commit order, before they resolve.
+     * It must not throw: the group is durable, and its writers are told so right after.
+     */
+    private readonly apply: (commits: readonly Changes[]) => void,
     /** Told which log failed, before the failure is reported to anyone. */
     private readonly onFailure?: (log: ActiveLog) => void,
   ) {}
@@ -228,7 +229,7 @@ export class GroupCommitter {
     }
     this.stats.groups += 1;
     this.stats.commits += group.size;
-    for (const changes of group.changes) this.apply(changes);
+    this.apply(group.changes);
     group.resolve();
   }
 

@@ -112,7 +112,7 @@ export class KvStore {
     this.committer = new GroupCommitter(
       log,
       options.durability,
-      (changes) => this.apply(changes),
+      (commits) => this.apply(commits),
       (failed) => failedLogs.set(storage.locationOf(failed.path), failed.durableOffsetBytes),
     );
   }
@@ -246,6 +246,10 @@ export class KvStore {
    */
   checkpoint(): Promise<void> {
     this.checkOpen();
+    return this.startCheckpoint();
+  }
+
+  private startCheckpoint(): Promise<void> {
     this.checkpointRunning ??= this.runCheckpoint().finally(() => {
       this.checkpointRunning = undefined;
     });
@@ -327,15 +331,21 @@ export class KvStore {
     return this.committer.commit(this.sequence, changes, batchBytes);
   }
 
-  /** Applies a durable commit to the index (the committer calls it, in commit order). */
-  private apply(changes: Changes): void {
-    for (let i = 0; i < changes.length; i += 2) {
-      const key = changes[i]!;
-      const value = changes[i + 1];
-      if (value === undefined) this.index.delete(key);
-      else this.index.set(key, value);
+  /**
+   * Applies a durable group's commits to the index (the committer calls it, in commit order),
+   * then starts a checkpoint if the log has grown enough. A checkpoint that fails is left to
+   * the next one: the group is durable whatever happens to it.
+   */
+  private apply(commits: readonly Changes[]): void {
+    for (const changes of commits) {
+      for (let i = 0; i < changes.length; i += 2) {
+        const key = changes[i]!;
+        const value = changes[i + 1];
+        if (value === undefined) this.index.delete(key);
+        else this.index.set(key, value);
+      }
     }
-    if (this.shouldCheckpoint()) void this.checkpoint().catch(() => undefined);
+    if (this.shouldCheckpoint()) void this.startCheckpoint().catch(() => undefined);
   }
 
   private checkOpen(): void {
