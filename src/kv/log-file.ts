@@ -8,7 +8,8 @@
  * With durability 'sync' a log is written through an O_DSYNC handle (each group's write is
  * durable when it returns: one call, not a write and then an fdatasync), and its space is
  * preallocated with zeros ahead of the records (log-space.ts); a new log starts with its first
- * fill already written.
+ * fill already written, or is made from the directory's spare, a retired log whose whole size
+ * is then its preallocated space (log-recycling.ts).
  */
 import { renameIntoPlace } from '../durable/replace.js';
 import { ErrorCodes, isCarveError } from '../errors.js';
@@ -18,6 +19,7 @@ import type { Durability } from './group-commit.js';
 import { defaultLogPreallocationBytes } from './limits.js';
 import { encodeLogHeader, logHeaderBytes } from './log-format.js';
 import { LogSpace, firstFillBytes } from './log-space.js';
+import { recycledSalt, takeSpare } from './log-recycling.js';
 
 const logNamePattern = /^log-(\d{6,})\.wal$/;
 export const logTempSuffix = '.tmp';
@@ -35,19 +37,30 @@ export function logNumberOf(name: string): number | undefined {
   return match === null ? undefined : Number(match[1]);
 }
 
-/** How a log is written: O_DSYNC or not, and the preallocation chunk (0: none). */
+/** How a log is written: O_DSYNC or not, the preallocation chunk (0: none), recycled or not. */
 export interface LogWriting {
   readonly dsync: boolean;
   readonly preallocationBytes: number;
+  /** New logs are made from the directory's spare when there is one (log-recycling.ts). */
+  readonly recycle: boolean;
+  /** Unsafe, for the crash lab only: a recycled log keeps its old salt. */
+  readonly recycledLogKeepsSalt?: boolean;
 }
 
 /**
  * How a store with this durability writes its log: with 'sync', through an O_DSYNC handle into
- * space preallocated `preallocationBytes` at a time (log-space.ts); with 'none', plainly.
+ * space preallocated `preallocationBytes` at a time (log-space.ts), and recycled unless
+ * preallocation is off; with 'none', plainly.
  */
-export function logWritingFor(durability: Durability, preallocationBytes = defaultLogPreallocationBytes): LogWriting {
+export function logWritingFor(
+  durability: Durability,
+  preallocationBytes = defaultLogPreallocationBytes,
+  recycling: { recycle?: boolean; recycledLogKeepsSalt?: boolean } = {},
+): LogWriting {
   const sync = durability === 'sync';
-  return { dsync: sync, preallocationBytes: sync ? preallocationBytes : 0 };
+  const chunk = sync ? preallocationBytes : 0;
+  const recycle = chunk > 0 && (recycling.recycle ?? true);
+  return { dsync: sync, preallocationBytes: chunk, recycle, ...(recycle && recycling.recycledLogKeepsSalt === true ? { recycledLogKeepsSalt: true } : {}) };
 }
 
 /** The log being appended to. `endOffsetBytes` is where the next group goes. */
@@ -79,14 +92,16 @@ export async function createLog(
   writing: LogWriting,
 ): Promise<ActiveLog> {
   const path = joinPath(directory, logFileName(logNumber));
-  const salt = 1 + Math.floor(random() * (2 ** 32 - 2));
   const tempPath = `${path}${logTempSuffix}`;
-  const handle = await storage.open(tempPath, 'wx');
+  const spare = writing.recycle ? await takeSpare(storage, directory, tempPath) : undefined;
+  const freshSalt = 1 + Math.floor(random() * (2 ** 32 - 2));
+  const salt = spare === undefined ? freshSalt : writing.recycledLogKeepsSalt === true ? spare.previousSalt : recycledSalt(spare.previousSalt);
+  const handle = await storage.open(tempPath, spare === undefined ? 'wx' : 'r+');
   const header = encodeLogHeader({ logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes });
   let preallocatedBytes = logHeaderBytes;
   try {
     await handle.write(header, 0);
-    preallocatedBytes = await preallocateFirstChunk(handle, writing.preallocationBytes);
+    preallocatedBytes = spare === undefined ? await preallocateFirstChunk(handle, writing.preallocationBytes) : Math.max(spare.fileBytes, logHeaderBytes);
     await handle.sync();
     await renameIntoPlace(storage, tempPath, path);
   } catch (error) {

@@ -4,7 +4,9 @@
  *
  * - A torn tail (unsynced bytes after a crash) is cut off. So is the part of a log past what a
  *   failed sync in this process left durable: those commits were refused. Trailing zeros are
- *   preallocated space: harmless in an earlier log, cut off the last one with its torn tail.
+ *   preallocated space, and the bytes after a recycled log's records are its old records
+ *   (log-recycling.ts): both harmless in an earlier log, cut off the last one with its torn tail.
+ * - A spare log (`spare.wal`) is left as it is: only a new log is ever made from it.
  * - Each log's header says how far its predecessor was durable, and written, when it began. A
  *   predecessor shorter than its durable length is corruption. One that lost or tore bytes past
  *   that point (durability 'none') ends the replay there: later logs are dropped, so what
@@ -125,8 +127,9 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
         offset: log.parsed.validEndOffset,
       });
     }
-    // Trailing zeros (spare bytes) are preallocated space, not lost or torn writes.
-    if (log.keepBytes < Math.max(writtenBytes, log.parsed.validEndOffset + log.parsed.tornBytes)) {
+    // Past what it had written when the next log began, a log holds only zeros (preallocated
+    // space) or, if it was recycled, its old records: neither is a lost or torn write.
+    if (log.keepBytes < Math.max(writtenBytes, log.parsed.validEndOffset)) {
       replayCount = i + 1; // Lost or torn past its durable end: nothing after it may be replayed.
       break;
     }
@@ -150,8 +153,9 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
   const last = replayed[replayed.length - 1];
   for (const log of replayed) {
     const fileBytes = log.parsed.bytes.length;
-    // An earlier log keeps its spare zeros; the last one is cut back to its records.
-    if (log !== last && log.keepBytes === log.parsed.validEndOffset + log.parsed.tornBytes) continue;
+    // An earlier log keeps what follows its records (zeros, or a recycled log's old records);
+    // the last one is cut back to its records.
+    if (log !== last && log.keepBytes === log.parsed.validEndOffset) continue;
     const handle = await storage.open(log.path, 'r+');
     if (log.keepBytes < fileBytes) await handle.truncate(log.keepBytes);
     if (log === last && log.keepBytes > logHeaderBytes) {

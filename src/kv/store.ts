@@ -32,7 +32,8 @@ import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
-import { type ActiveLog, closeLog, createLog, failedLogs, logFileName, logWritingFor, openLogForAppend } from './log-file.js';
+import { type ActiveLog, type LogWriting, closeLog, createLog, failedLogs, logFileName, logWritingFor, openLogForAppend } from './log-file.js';
+import { retireToSpare } from './log-recycling.js';
 import { spacePageBytes } from './log-space.js';
 import {
   defaultCheckpointThresholdBytes,
@@ -66,6 +67,17 @@ export interface KvOptions {
    * two fills of zeros.
    */
   logPreallocationBytes?: number;
+  /**
+   * With durability 'sync' and preallocation on: a log that a checkpoint retires is kept as
+   * `spare.wal` and the next log is made from it, so that its records need no zero fills
+   * (log-recycling.ts). Default true.
+   */
+  logRecycling?: boolean;
+  /**
+   * Unsafe, for the crash lab only (bank/recycle-same-salt): a recycled log keeps the salt of
+   * the log it was, so that its old records can be replayed after a crash. Never set it.
+   */
+  unsafeRecycledLogKeepsSalt?: boolean;
   /**
    * The index's memtable becomes a sorted run at this many entries (default 16384; see
    * lsm-index.ts). Smaller means more merging; larger, a deeper tree to insert into.
@@ -126,6 +138,8 @@ export class KvStore {
       random: options.random ?? Math.random,
       logPreallocationBytes: options.logPreallocationBytes ?? defaultLogPreallocationBytes,
       memtableEntries: options.memtableEntries ?? defaultMemtableEntries,
+      logRecycling: options.logRecycling ?? true,
+      unsafeRecycledLogKeepsSalt: options.unsafeRecycledLogKeepsSalt ?? false,
     } as const;
     if (resolved.durability !== 'sync' && resolved.durability !== 'none') {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `durability must be 'sync' or 'none', got '${String(resolved.durability)}'`);
@@ -137,7 +151,7 @@ export class KvStore {
     if (!Number.isSafeInteger(resolved.memtableEntries) || resolved.memtableEntries < 1) {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `memtableEntries must be a positive integer, got ${String(resolved.memtableEntries)}`);
     }
-    const writing = logWritingFor(resolved.durability, resolved.logPreallocationBytes);
+    const writing = logWritingOf(resolved);
     await ensureStoreDirectory(storage, directory, resolved.createIfMissing);
     const lock = await acquireLock(storage, directory);
     try {
@@ -286,7 +300,7 @@ export class KvStore {
         current.logNumber + 1,
         this.options.random,
         { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
-        logWritingFor(this.options.durability, this.options.logPreallocationBytes),
+        logWritingOf(this.options),
       );
       covered = this.committer.replaceLog(next);
       frozen = this.index.snapshot();
@@ -306,11 +320,12 @@ export class KvStore {
       { randomSuffix },
     );
     this.dataFileBytes = written;
-    // The data file now covers every log before `nextLogNumber`: they may go.
-    for (const logNumber of [...this.retiredLogs, covered.logNumber]) {
-      await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
-    }
+    // The data file now covers every log before `nextLogNumber`: they may go, but for the one
+    // just covered, which becomes the spare when logs are recycled.
+    for (const logNumber of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
     this.retiredLogs.length = 0;
+    if (logWritingOf(this.options).recycle) await retireToSpare(this.storage, this.directory, covered.path).catch(() => undefined);
+    else await this.storage.unlink(covered.path).catch(() => undefined);
   }
 
   private shouldCheckpoint(): boolean {
@@ -355,6 +370,13 @@ export class KvStore {
   }
 }
 
+
+function logWritingOf(options: Required<KvOptions>): LogWriting {
+  return logWritingFor(options.durability, options.logPreallocationBytes, {
+    recycle: options.logRecycling,
+    recycledLogKeepsSalt: options.unsafeRecycledLogKeepsSalt,
+  });
+}
 
 function bytesOrUndefined(value: string | undefined): Uint8Array | undefined {
   return value === undefined ? undefined : latin1ToBytes(value);

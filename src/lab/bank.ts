@@ -1,11 +1,14 @@
 /**
  * Scenario bank (the essay's "$50 from Alice to Bob"): concurrent transfers between accounts in
- * the key-value store, a checkpoint in the middle, more transfers while it runs. Each transfer
+ * the key-value store, with two checkpoints, each running while more transfers are made. The
+ * second one makes its new log from the log the first one retired (log recycling). Each transfer
  * is one batch: both new balances and a marker naming the transfer. Invariants after any crash:
  * the total balance is conserved, and every acknowledged transfer is applied exactly once (its
  * marker is present, and the balances are exactly the initial ones plus the marked transfers).
  * Variants: ack-before-sync (durability 'none': "done" once the record is in the page cache),
- * correct (acknowledged after the log sync: an O_DSYNC write into space preallocated with zeros).
+ * recycle-same-salt (a recycled log keeps its old salt, so its old records can be replayed),
+ * correct (acknowledged after the log sync: an O_DSYNC write into space preallocated with zeros,
+ * or into a recycled log under a new salt).
  */
 import { type ScenarioVariant, expectInvariant } from '../explore/scenario.js';
 import { KvStore } from '../kv/store.js';
@@ -36,6 +39,7 @@ const rounds: ReadonlyArray<readonly Transfer[]> = [
     { id: 't4', from: 'bob', to: 'alice', amount: 10 },
     { id: 't5', from: 'alice', to: 'carol', amount: 40 },
   ],
+  [{ id: 't6', from: 'carol', to: 'bob', amount: 25 }],
 ];
 const allTransfers = rounds.flat();
 
@@ -68,12 +72,19 @@ async function readBalances(storage: Storage): Promise<{ balances: Record<string
   }
 }
 
-const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; summary: string; durability: 'sync' | 'none' }> = [
+const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; summary: string; durability: 'sync' | 'none'; keepsSalt?: true }> = [
   {
     variant: 'ack-before-sync',
     expected: 'unsafe',
     summary: 'the client is told "done" when the log record is in the page cache (durability none)',
     durability: 'none',
+  },
+  {
+    variant: 'recycle-same-salt',
+    expected: 'unsafe',
+    summary: 'a log made from a retired one keeps its old salt, so its old records look like new ones',
+    durability: 'sync',
+    keepsSalt: true,
   },
   {
     variant: 'correct',
@@ -87,7 +98,7 @@ export function bankFamily(): ScenarioFamily {
   return {
     name: 'bank',
     summary: 'concurrent transfers in the write-ahead-logged store; money is conserved and acknowledged transfers applied once',
-    variants: variants.map(({ variant, expected, summary, durability }): ScenarioVariant => ({
+    variants: variants.map(({ variant, expected, summary, durability, keepsSalt }): ScenarioVariant => ({
       scenario: 'bank',
       variant,
       expected,
@@ -98,13 +109,18 @@ export function bankFamily(): ScenarioFamily {
         await db.close();
       },
       async workload(storage, context) {
-        const db = await KvStore.open(storage, directory, { durability, random: () => context.prng.next(), logPreallocationBytes });
+        const db = await KvStore.open(storage, directory, {
+          durability,
+          random: () => context.prng.next(),
+          logPreallocationBytes,
+          unsafeRecycledLogKeepsSalt: keepsSalt === true,
+        });
         const balances = { ...initialBalances };
         const run = (round: readonly Transfer[]) =>
           round.map((t) => transfer(db, balances, t).then(() => context.acknowledge(t.id)));
         await Promise.all(run(rounds[0]!));
-        const checkpoint = db.checkpoint();
-        await Promise.all([checkpoint, ...run(rounds[1]!)]);
+        await Promise.all([db.checkpoint(), ...run(rounds[1]!)]);
+        await Promise.all([db.checkpoint(), ...run(rounds[2]!)]);
         await db.close();
       },
       async check(storage, crash) {

@@ -1,15 +1,19 @@
 /**
- * The crash lab on the key-value store (src/lab/bank.ts): concurrent transfers, a checkpoint in
- * the middle, power cuts at every point of the recorded run.
+ * The crash lab on the key-value store (src/lab/bank.ts): concurrent transfers, two checkpoints
+ * (the second one recycling the log the first retired), power cuts at every point of the
+ * recorded run.
  *
  * Proves, for every persistence profile: the `correct` variant (acknowledged after the group
  * commit's sync) has 0 violations, over an exhaustive enumeration of crash states; the
  * `ack-before-sync` variant (durability 'none') loses acknowledged transfers (violations > 0,
  * the shrunk counterexample is a lost acknowledged transfer), yet even it applies each transfer
  * whole (recovery succeeds and money is conserved in every crash state), since torn batches are
- * cut off whole, and what survives is a prefix of the commit order. And on a device that
+ * cut off whole, and what survives is a prefix of the commit order. The `recycle-same-salt`
+ * variant (a recycled log keeps its old salt) has violations under every profile too: after a
+ * crash right after the recycled log was made, recovery replays its old records, and balances go
+ * back to older values while the markers of later transfers stay. And on a device that
  * acknowledges FLUSH without doing it, even `correct` fails: the lab sees a lying disk.
- * Every run also checks that the workload really ran (all five transfers acknowledged), so an
+ * Every run also checks that the workload really ran (all six transfers acknowledged), so an
  * exploration can never pass vacuously.
  */
 import { describe, it } from 'node:test';
@@ -27,12 +31,13 @@ const variant = (name: string): ScenarioVariant => {
 };
 const correct = variant('correct');
 const ackBeforeSync = variant('ack-before-sync');
+const recycleSameSalt = variant('recycle-same-salt');
 
 function assertWorkloadRan(result: ExplorationResult): void {
   assert.deepEqual(
     result.history.acks.map((ack) => ack.label).sort(),
-    ['t1', 't2', 't3', 't4', 't5'],
-    'the workload acknowledged all five transfers',
+    ['t1', 't2', 't3', 't4', 't5', 't6'],
+    'the workload acknowledged all six transfers',
   );
   assert.ok(result.crashPoints > 10, `crash points: ${result.crashPoints}`);
   assert.ok(result.states > 0);
@@ -42,9 +47,13 @@ const describeCounterexample = (result: ExplorationResult): string =>
   result.counterexample === undefined ? 'none' : `${result.counterexample.violation.invariant}: ${result.counterexample.violation.detail}`;
 
 describe('lab: bank', () => {
-  it('has the two variants with their expectations', () => {
+  it('has the three variants with their expectations', () => {
     assert.equal(family.name, 'bank');
-    assert.deepEqual(family.variants.map((v) => [v.variant, v.expected]).sort(), [['ack-before-sync', 'unsafe'], ['correct', 'safe']]);
+    assert.deepEqual(family.variants.map((v) => [v.variant, v.expected]).sort(), [
+      ['ack-before-sync', 'unsafe'],
+      ['correct', 'safe'],
+      ['recycle-same-salt', 'unsafe'],
+    ]);
   });
 
   for (const profile of profileNames) {
@@ -60,6 +69,13 @@ describe('lab: bank', () => {
       assertWorkloadRan(result);
       assert.ok(result.violations > 0, `expected violations under ${profile}, got 0 in ${result.states} states`);
       assert.equal(result.counterexample?.violation.invariant, 'acknowledged-transfer-applied', describeCounterexample(result));
+    });
+
+    it(`recycle-same-salt: replays a recycled log's old records under ${profile}`, async () => {
+      const result = await explore(recycleSameSalt, { profile });
+      assertWorkloadRan(result);
+      assert.ok(result.violations > 0, `expected violations under ${profile}, got 0 in ${result.states} states`);
+      assert.equal(result.counterexample?.violation.invariant, 'applied-exactly-once', describeCounterexample(result));
     });
   }
 

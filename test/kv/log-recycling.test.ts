@@ -1,0 +1,186 @@
+/**
+ * Log recycling (log-recycling.ts) on the real disk:
+ * - a checkpoint keeps the log it covers as `spare.wal`, and the next checkpoint makes its new
+ *   log from it: the spare's whole size, the old salt plus 1, its old records still after the
+ *   header;
+ * - a crash right after a log was recycled (the directory copied while the store is open, all
+ *   of it synced) recovers the checkpoint and replays none of the old records; a recycler that
+ *   keeps the old salt replays them, and an acknowledged value goes back to an old one;
+ * - a crash during a checkpoint, with the recycled log followed by a newer one, replays both:
+ *   the recycled log's old records after its own are not mistaken for a torn tail;
+ * - a spare that is not a log is removed and the log made fresh; logRecycling: false keeps none.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type KvOptions, KvStore } from '../../src/kv/store.js';
+import { parseLog } from '../../src/kv/log-format.js';
+import { recycledSalt, spareLogName } from '../../src/kv/log-recycling.js';
+import { NodeStorage } from '../../src/storage/node.js';
+import type { Storage } from '../../src/storage/storage.js';
+import { DelegatingStorage } from '../support/delegating-storage.js';
+import { b, tempNodeStorage } from './kv-helpers.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+after(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+async function temp(): Promise<{ storage: NodeStorage; dir: string }> {
+  const made = await tempNodeStorage('carve-kv-recycle-');
+  cleanups.push(made.cleanup);
+  return made;
+}
+
+const text = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1'));
+
+async function logSalt(path: string): Promise<number> {
+  return parseLog(await readFile(path), path).header.salt;
+}
+
+/** The store directory as a crash would leave it if everything synced so far survived (no lock). */
+async function crashImage(fromDir: string): Promise<{ storage: NodeStorage; dir: string }> {
+  const image = await temp();
+  await cp(join(fromDir, 'db'), join(image.dir, 'db'), { recursive: true, filter: (source) => !source.endsWith('LOCK') });
+  return image;
+}
+
+describe('log recycling', () => {
+  it('keeps the covered log as the spare, and makes the next log from it: its size, its salt plus 1, its old records after the header', async () => {
+    const { storage, dir } = await temp();
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      for (let i = 0; i < 50; i++) await db.put(b(`k${i}`), b(`first ${i}`));
+      await db.checkpoint();
+      const sparePath = join(dir, 'db', spareLogName);
+      const spareSalt = await logSalt(sparePath);
+      const spareBytes = (await stat(sparePath)).size;
+      assert.ok(spareBytes > 50 * 20, `the spare keeps its records and zeros (${spareBytes} B)`);
+
+      for (let i = 0; i < 50; i++) await db.put(b(`k${i}`), b(`second ${i}`));
+      await db.checkpoint();
+      const recycledPath = join(dir, 'db', 'log-000003.wal');
+      const recycled = parseLog(await readFile(recycledPath), recycledPath);
+      assert.equal(recycled.header.salt, recycledSalt(spareSalt), 'the old salt plus 1');
+      assert.equal(recycled.bytes.length, spareBytes, 'the spare whole');
+      assert.equal(recycled.records.length, 0, 'no record of its own yet');
+      assert.ok(recycled.tornBytes > 0, 'its old records are still there, past the header');
+      assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal', spareLogName]);
+
+      for (let i = 0; i < 50; i += 2) await db.put(b(`k${i}`), b(`third ${i}`));
+    } finally {
+      await db.close();
+    }
+    const reopened = await KvStore.open(storage, 'db');
+    try {
+      for (let i = 0; i < 50; i++) assert.equal(text(reopened.get(b(`k${i}`))), `${i % 2 === 0 ? 'third' : 'second'} ${i}`);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  for (const [keepsSalt, expected] of [
+    [false, 'new'],
+    [true, 'old'],
+  ] as const) {
+    it(`a crash right after a log is recycled ${keepsSalt ? 'with its old salt replays its old records (the naive recycler)' : 'replays none of its old records'}`, async () => {
+      const { storage, dir } = await temp();
+      const options: KvOptions = { checkpointThresholdBytes: 0, unsafeRecycledLogKeepsSalt: keepsSalt };
+      const db = await KvStore.open(storage, 'db', options);
+      let image: { storage: NodeStorage; dir: string };
+      try {
+        await db.put(b('balance'), b('old'));
+        await db.checkpoint(); // log 1 becomes the spare
+        await db.put(b('balance'), b('new')); // acknowledged: in log 2
+        await db.checkpoint(); // the data file holds "new"; log 3 is made from log 1's file
+        image = await crashImage(dir);
+      } finally {
+        await db.close();
+      }
+      const recovered = await KvStore.open(image.storage, 'db');
+      try {
+        assert.equal(text(recovered.get(b('balance'))), expected);
+      } finally {
+        await recovered.close();
+      }
+    });
+  }
+
+  it('a crash during a checkpoint replays the recycled log and the newer one: old records after its own are no torn tail', async () => {
+    const { storage: disk, dir } = await temp();
+    // Holds the data file's rename into place, so that a crash image is taken mid-checkpoint.
+    let releaseRename: () => void = () => undefined;
+    let holding = false;
+    let renameReached: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => {
+      renameReached = resolve;
+    });
+    class HoldDataFileRename extends DelegatingStorage {
+      override async rename(fromPath: string, toPath: string): Promise<void> {
+        if (holding && toPath.endsWith('data.ckpt')) {
+          renameReached();
+          await new Promise<void>((resolve) => {
+            releaseRename = resolve;
+          });
+        }
+        return super.rename(fromPath, toPath);
+      }
+    }
+    const storage: Storage = new HoldDataFileRename(disk);
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    let image: { storage: NodeStorage; dir: string };
+    try {
+      for (let i = 0; i < 20; i++) await db.put(b(`k${i}`), b(`v1 ${i}`.repeat(8)));
+      await db.checkpoint();
+      for (let i = 0; i < 20; i++) await db.put(b(`k${i}`), b(`v2 ${i}`.repeat(8)));
+      await db.checkpoint(); // log 3 is recycled from log 1, the longer one
+      await db.put(b('k0'), b('in the recycled log'));
+      holding = true;
+      const checkpoint = db.checkpoint(); // log 4 starts; the data file (naming log 3) is held
+      await reached;
+      await db.put(b('k1'), b('in the newer log'));
+      image = await crashImage(dir);
+      holding = false;
+      releaseRename();
+      await checkpoint;
+    } finally {
+      await db.close();
+    }
+    const recycled = parseLog(await readFile(join(image.dir, 'db', 'log-000003.wal')), 'log-000003.wal');
+    assert.equal(recycled.records.length, 1, 'one record of its own');
+    assert.ok(recycled.tornBytes > 0, 'then its old records');
+    const recovered = await KvStore.open(image.storage, 'db');
+    try {
+      assert.equal(text(recovered.get(b('k0'))), 'in the recycled log');
+      assert.equal(text(recovered.get(b('k1'))), 'in the newer log');
+      assert.equal(text(recovered.get(b('k2'))), 'v2 2'.repeat(8));
+    } finally {
+      await recovered.close();
+    }
+  });
+
+  it('removes a spare that is not a log and makes the log fresh; with logRecycling off, keeps no spare', async () => {
+    const { storage, dir } = await temp();
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      await writeFile(join(dir, 'db', spareLogName), 'not a log at all, and longer than a log header is: '.repeat(4));
+      await db.checkpoint();
+      assert.ok(parseLog(await readFile(join(dir, 'db', 'log-000002.wal')), 'log').header.logNumber === 2, 'a fresh log 2');
+      assert.equal(await logSalt(join(dir, 'db', spareLogName)).then(() => 'log'), 'log', 'the spare is now log 1');
+    } finally {
+      await db.close();
+    }
+    const plain = await KvStore.open(storage, 'plain', { checkpointThresholdBytes: 0, logRecycling: false });
+    try {
+      await plain.put(b('a'), b('1'));
+      await plain.checkpoint();
+      await plain.put(b('a'), b('2'));
+      await plain.checkpoint();
+      assert.deepEqual((await readdir(join(dir, 'plain'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal']);
+    } finally {
+      await plain.close();
+    }
+  });
+});
