@@ -79,8 +79,9 @@ export interface KvOptions {
    */
   unsafeRecycledLogKeepsSalt?: boolean;
   /**
-   * The index's memtable becomes a sorted run at this many entries (default 16384; see
-   * lsm-index.ts). Smaller means more merging; larger, a deeper tree to insert into.
+   * The index folds in writes not yet read, and its memtable becomes a sorted run, at this many
+   * entries (default 16384; see lsm-index.ts). Smaller means more merging; larger, a longer
+   * pause at each fold and a deeper tree to insert into.
    */
   memtableEntries?: number;
   /** Uniform randomness in [0, 1) for log salts and temp names; injectable for deterministic simulation. */

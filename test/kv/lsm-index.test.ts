@@ -90,6 +90,38 @@ describe('LsmIndex', () => {
     );
   });
 
+  it('reads like a Map with memtables of 32 to 160 entries, whose folds cut prefixes to fit positions', () => {
+    // Folds of 32 or more writes take 5+ position bits, so SortedRun.fromUnsorted sorts on cut
+    // prefixes inside the index; the short keys of keyArb then tie often.
+    const bigOptionsArb = fc.record({ memtableEntries: fc.integer({ min: 32, max: 160 }), workSliceWrites: fc.integer({ min: 1, max: 64 }) });
+    const writeArb = fc.oneof(
+      { weight: 4, arbitrary: fc.tuple(keyArb, fc.option(valueArb, { nil: null })) },
+      { weight: 1, arbitrary: fc.constant(undefined) }, // a read: folds the writes so far
+    );
+    fc.assert(
+      fc.property(bigOptionsArb, fc.array(writeArb, { maxLength: 800 }), (options, steps) => {
+        const index = new LsmIndex(options);
+        const model = new Map<string, string>();
+        for (const step of steps) {
+          if (step === undefined) {
+            assert.equal(index.size, model.size);
+            continue;
+          }
+          const [key, value] = step;
+          if (value === null) {
+            index.delete(key);
+            model.delete(key);
+          } else {
+            index.set(key, value);
+            model.set(key, value);
+          }
+        }
+        assertReadsLike(index, model, 'a', 'at the end');
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('reads through runs large enough to have Bloom filters exactly like a Map', () => {
     const random = seededRandom(3);
     const index = new LsmIndex({ memtableEntries: 600, workSliceWrites: 64 });
@@ -213,6 +245,7 @@ describe('SortedRun.fromUnsorted', () => {
       const run = SortedRun.fromUnsorted(writes.map(([key]) => key), writes.map(([, slot]) => slot), oldest);
       const expected = lastWrites(writes, oldest);
       assert.deepEqual(contents(run), expected, `oldest ${oldest}`);
+      assert.deepEqual([...run.prefixes], run.keys.map(keyPrefix), 'each key keeps its prefix');
       assert.equal(run.filter !== undefined, !oldest, 'a filter unless oldest');
       const expectedSlots = new Map(expected);
       for (const [key] of writes.slice(0, 1000)) assert.equal(run.get(key), expectedSlots.get(key), key);
