@@ -1,8 +1,8 @@
 /**
  * Log files of a store directory: naming (log-000001.wal, numbered in order), and creating a
  * new log durably before any commit is acknowledged in it. A log is created the way a file is
- * replaced atomically: header into an exclusive temp, fsync, rename into its name, fsync of the
- * directory. So a file under a log name always has a whole header, and a crash mid-creation
+ * replaced atomically: header into a temp (created exclusively, or the spare renamed to the
+ * temp's name), fsync, rename into its name, fsync of the directory. So a file under a log name always has a whole header, and a crash mid-creation
  * leaves only a temp that recovery sweeps away.
  *
  * With durability 'sync' a log is written through an O_DSYNC handle (each group's write is
@@ -101,7 +101,7 @@ export async function createLog(
   let preallocatedBytes = logHeaderBytes;
   try {
     await handle.write(header, 0);
-    preallocatedBytes = spare === undefined ? await preallocateFirstChunk(handle, writing.preallocationBytes) : Math.max(spare.fileBytes, logHeaderBytes);
+    preallocatedBytes = spare === undefined ? await preallocateFirstChunk(handle, writing.preallocationBytes) : spare.fileBytes;
     await handle.sync();
     await renameIntoPlace(storage, tempPath, path);
   } catch (error) {

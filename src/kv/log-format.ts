@@ -16,7 +16,9 @@
  *
  * A log may end in zeros: space preallocated for records to come (see log-space.ts). Zeros
  * never form a record (a record's salt is never 0), so the trailing zeros are reported apart,
- * as spare bytes, and the search for a later valid record skips them.
+ * as spare bytes, and the search for a later valid record skips them. A recycled log instead
+ * goes on with the records of the log it was (log-recycling.ts), under another salt: they are
+ * reported as torn bytes, and recovery tells them apart by where the log had been written to.
  */
 import { crc32c } from '@node-rs/crc32';
 import { CarveError, ErrorCodes } from '../errors.js';
@@ -115,7 +117,10 @@ export interface ReadLog {
   readonly records: LogRecord[];
   /** End of the last valid record: where the log is whole up to. */
   readonly validEndOffset: number;
-  /** Bytes after validEndOffset up to the last non-zero byte: a torn tail to be set aside. */
+  /**
+   * Bytes after validEndOffset up to the last non-zero byte: a torn tail to be set aside, or a
+   * recycled log's old records.
+   */
   readonly tornBytes: number;
   /** Zero bytes at the end of the file, after the torn tail: unused (preallocated) space. */
   readonly spareBytes: number;

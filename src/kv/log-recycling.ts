@@ -13,12 +13,17 @@
  *   after the log was recycled would replay every old record: the lab's `bank/recycle-same-salt`
  *   shows it.)
  * - Taking the spare is a rename into the new log's temp name, then the log is made as a new one
- *   is (log-file.ts): header written and synced, renamed into its name, directory synced. A crash
- *   at any step leaves either the spare, a temp that recovery sweeps away, or the new log.
- * - Retiring is a rename of a log the data file already covers: after a crash, either name is
- *   fine (recovery removes a covered log; a spare is only ever reused).
+ *   is (log-file.ts): header written and synced, renamed into its name, directory synced. After
+ *   a crash at any step the file is the spare, a temp that recovery sweeps away, or the new log;
+ *   while renames are not yet durable it may also be the spare or the retired log under its old
+ *   name, carrying the new header. Either is harmless: a retired log's number is below the first
+ *   log the data file names (recovery removes it), and a spare's salt only ever goes up.
+ * - Retiring is a rename of a log the data file already covers (its directory entry synced
+ *   before), cut to at most a cap, so that a log that once grew large does not keep every later
+ *   log, and the reading of each at recovery, that large.
  * - A spare that is not a readable log (a foreign or damaged file under the name) is removed,
- *   and the new log is made from scratch.
+ *   and the new log is made from scratch; anything under the name that is not a file is left
+ *   alone. A store that does not recycle removes the spare at open.
  */
 import { ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
@@ -35,15 +40,33 @@ export interface TakenSpare {
   readonly fileBytes: number;
 }
 
-/** Keeps the retired log at `logPath` as the spare (replacing any older spare). */
-export async function retireToSpare(storage: Storage, directory: string, logPath: string): Promise<void> {
+/** Keeps the retired log at `logPath` as the spare (replacing any older spare), cut to `capBytes` at most. */
+export async function retireToSpare(storage: Storage, directory: string, logPath: string, capBytes: number): Promise<void> {
+  const handle = await storage.open(logPath, 'r+');
+  try {
+    if ((await handle.stat()).sizeBytes > capBytes) {
+      await handle.truncate(capBytes);
+      await handle.sync();
+    }
+  } finally {
+    await handle.close();
+  }
   await storage.rename(logPath, joinPath(directory, spareLogName));
+}
+
+/** Removes the spare, if any (a store that does not recycle its logs). */
+export async function removeSpare(storage: Storage, directory: string): Promise<void> {
+  await storage.unlink(joinPath(directory, spareLogName)).catch((error: unknown) => {
+    if (!isCarveError(error, ErrorCodes.ENOENT)) throw error;
+  });
 }
 
 /** Moves the spare to `tempPath`, if there is a usable one. */
 export async function takeSpare(storage: Storage, directory: string, tempPath: string): Promise<TakenSpare | undefined> {
+  const sparePath = joinPath(directory, spareLogName);
   try {
-    await storage.rename(joinPath(directory, spareLogName), tempPath);
+    if ((await storage.stat(sparePath)).kind !== 'file') return undefined;
+    await storage.rename(sparePath, tempPath);
   } catch (error) {
     if (isCarveError(error, ErrorCodes.ENOENT)) return undefined;
     throw error;

@@ -12,7 +12,8 @@
  *   that point (durability 'none') ends the replay there: later logs are dropped, so what
  *   survives is a prefix of the commits.
  * - Corruption in synced data, a foreign file under a store name, or a missing log is a typed
- *   error naming the file; nothing is modified before every file has been read and judged.
+ *   error naming the file; nothing is modified before every file has been read and judged. So
+ *   is an earlier log with records past where it had been written when the next log began.
  * - The last log's valid bytes are rewritten and synced. Recovery may have read them from a
  *   page cache that a failed sync had marked clean, and a later log will claim them durable.
  * - Leftover temp files, and logs the data file already covers, are removed.
@@ -125,6 +126,14 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
       throw new CarveError(ErrorCodes.CORRUPT, `log ends at ${log.parsed.validEndOffset} B but was durable up to ${durableBytes} B`, {
         path: log.path,
         offset: log.parsed.validEndOffset,
+      });
+    }
+    // Nothing is written to a log once the next one has begun: a record past that point is not
+    // its own (a second defence, after the salt, against a recycled log's old records).
+    if (writtenBytes >= logHeaderBytes && log.parsed.validEndOffset > writtenBytes) {
+      throw new CarveError(ErrorCodes.CORRUPT, `log has records up to ${log.parsed.validEndOffset} B, past the ${writtenBytes} B it had when the next log began`, {
+        path: log.path,
+        offset: writtenBytes,
       });
     }
     // Past what it had written when the next log began, a log holds only zeros (preallocated

@@ -3,10 +3,11 @@
  *
  * A commit is acknowledged only after its log record is synced (durability 'sync', the default).
  * Concurrent commits share one durable write (group commit): the log is opened O_DSYNC and
- * written into space preallocated with zeros (log-file.ts, log-space.ts), one record per group.
- * The index lives in memory, as a log-structured merge of sorted runs and a small B+ tree
- * (lsm-index.ts); commits are appended to it unsorted, and the next read folds them in. A checkpoint writes the index into the data file
- * ("the main ledger") while new commits go to a fresh log. Recovery loads the data file and
+ * written into space preallocated with zeros (log-file.ts, log-space.ts), or into a retired log
+ * recycled for it (log-recycling.ts), one record per group. The index lives in memory, as a
+ * log-structured merge of sorted runs and a small B+ tree (lsm-index.ts); commits are appended
+ * to it unsorted, and the next read folds them in. A checkpoint writes the index into the data
+ * file ("the main ledger") while new commits go to a fresh log. Recovery loads the data file and
  * replays the logs after it. A failed sync fails the store until it is reopened; the commits it
  * failed are "unknown", not "absent": their records may have reached the disk and reappear after
  * recovery (as in LevelDB), but an acknowledged commit is never lost.
@@ -33,7 +34,7 @@ import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
 import { type ActiveLog, type LogWriting, closeLog, createLog, failedLogs, logFileName, logWritingFor, openLogForAppend } from './log-file.js';
-import { retireToSpare } from './log-recycling.js';
+import { removeSpare, retireToSpare } from './log-recycling.js';
 import { spacePageBytes } from './log-space.js';
 import {
   defaultCheckpointThresholdBytes,
@@ -157,6 +158,7 @@ export class KvStore {
     const lock = await acquireLock(storage, directory);
     try {
       const recovered = await recoverDirectory(storage, directory, resolved.createIfMissing);
+      if (!writing.recycle) await removeSpare(storage, directory);
       const index = LsmIndex.fromEntries(recovered.checkpointKeys, recovered.checkpointValues, { memtableEntries: resolved.memtableEntries });
       const { replayed } = recovered;
       for (let i = 0; i < replayed.length; i += 2) {
@@ -325,8 +327,10 @@ export class KvStore {
     // just covered, which becomes the spare when logs are recycled.
     for (const logNumber of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
     this.retiredLogs.length = 0;
-    if (logWritingOf(this.options).recycle) await retireToSpare(this.storage, this.directory, covered.path).catch(() => undefined);
-    else await this.storage.unlink(covered.path).catch(() => undefined);
+    if (logWritingOf(this.options).recycle) {
+      const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, written);
+      await retireToSpare(this.storage, this.directory, covered.path, spareCapBytes).catch(() => undefined);
+    } else await this.storage.unlink(covered.path).catch(() => undefined);
   }
 
   private shouldCheckpoint(): boolean {

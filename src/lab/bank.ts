@@ -1,7 +1,8 @@
 /**
  * Scenario bank (the essay's "$50 from Alice to Bob"): concurrent transfers between accounts in
- * the key-value store, with two checkpoints, each running while more transfers are made. The
- * second one makes its new log from the log the first one retired (log recycling). Each transfer
+ * the key-value store, with three checkpoints, each running while more transfers are made. The
+ * second and third make their new logs from the logs the one before retired (log recycling), so
+ * a crash may find a recycled log followed by a newer one. Each transfer
  * is one batch: both new balances and a marker naming the transfer. Invariants after any crash:
  * the total balance is conserved, and every acknowledged transfer is applied exactly once (its
  * marker is present, and the balances are exactly the initial ones plus the marked transfers).
@@ -40,6 +41,7 @@ const rounds: ReadonlyArray<readonly Transfer[]> = [
     { id: 't5', from: 'alice', to: 'carol', amount: 40 },
   ],
   [{ id: 't6', from: 'carol', to: 'bob', amount: 25 }],
+  [{ id: 't7', from: 'bob', to: 'alice', amount: 15 }],
 ];
 const allTransfers = rounds.flat();
 
@@ -121,6 +123,7 @@ export function bankFamily(): ScenarioFamily {
         await Promise.all(run(rounds[0]!));
         await Promise.all([db.checkpoint(), ...run(rounds[1]!)]);
         await Promise.all([db.checkpoint(), ...run(rounds[2]!)]);
+        await Promise.all([db.checkpoint(), ...run(rounds[3]!)]);
         await db.close();
       },
       async check(storage, crash) {

@@ -1,7 +1,7 @@
 /**
- * The crash lab on the key-value store (src/lab/bank.ts): concurrent transfers, two checkpoints
- * (the second one recycling the log the first retired), power cuts at every point of the
- * recorded run.
+ * The crash lab on the key-value store (src/lab/bank.ts): concurrent transfers, three
+ * checkpoints (the second and third recycling the logs retired before them), power cuts at every
+ * point of the recorded run.
  *
  * Proves, for every persistence profile: the `correct` variant (acknowledged after the group
  * commit's sync) has 0 violations, over an exhaustive enumeration of crash states; the
@@ -13,7 +13,7 @@
  * crash right after the recycled log was made, recovery replays its old records, and balances go
  * back to older values while the markers of later transfers stay. And on a device that
  * acknowledges FLUSH without doing it, even `correct` fails: the lab sees a lying disk.
- * Every run also checks that the workload really ran (all six transfers acknowledged), so an
+ * Every run also checks that the workload really ran (all seven transfers acknowledged), so an
  * exploration can never pass vacuously.
  */
 import { describe, it } from 'node:test';
@@ -36,8 +36,8 @@ const recycleSameSalt = variant('recycle-same-salt');
 function assertWorkloadRan(result: ExplorationResult): void {
   assert.deepEqual(
     result.history.acks.map((ack) => ack.label).sort(),
-    ['t1', 't2', 't3', 't4', 't5', 't6'],
-    'the workload acknowledged all six transfers',
+    ['t1', 't2', 't3', 't4', 't5', 't6', 't7'],
+    'the workload acknowledged all seven transfers',
   );
   assert.ok(result.crashPoints > 10, `crash points: ${result.crashPoints}`);
   assert.ok(result.states > 0);

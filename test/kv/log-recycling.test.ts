@@ -8,19 +8,26 @@
  *   keeps the old salt replays them, and an acknowledged value goes back to an old one;
  * - a crash during a checkpoint, with the recycled log followed by a newer one, replays both:
  *   the recycled log's old records after its own are not mistaken for a torn tail;
- * - a spare that is not a log is removed and the log made fresh; logRecycling: false keeps none.
+ * - a spare that is not a log is removed and the log made fresh, one that is not a file is left
+ *   alone; logRecycling: false keeps none, and removes one left by an earlier open;
+ * - a spare is cut to twice the checkpoint threshold (or the data file) at most;
+ * - a recycled salt is the old one plus 1, wrapping past 2^32 - 1 to 1 (never 0);
+ * - an earlier log with a record past where it had been written when the next log began is
+ *   E_CORRUPT (a second defence, after the salt, against old records).
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type KvOptions, KvStore } from '../../src/kv/store.js';
-import { parseLog } from '../../src/kv/log-format.js';
+import { encodeBatch } from '../../src/kv/batch-codec.js';
+import { encodeRecord, parseLog } from '../../src/kv/log-format.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { recycledSalt, spareLogName } from '../../src/kv/log-recycling.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { DelegatingStorage } from '../support/delegating-storage.js';
-import { b, tempNodeStorage } from './kv-helpers.js';
+import { b, carveError, tempNodeStorage } from './kv-helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -172,15 +179,67 @@ describe('log recycling', () => {
     } finally {
       await db.close();
     }
-    const plain = await KvStore.open(storage, 'plain', { checkpointThresholdBytes: 0, logRecycling: false });
+    const plain = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0, logRecycling: false });
     try {
-      await plain.put(b('a'), b('1'));
-      await plain.checkpoint();
+      assert.ok(!(await readdir(join(dir, 'db'))).includes(spareLogName), 'the spare left by the earlier open is removed');
       await plain.put(b('a'), b('2'));
       await plain.checkpoint();
-      assert.deepEqual((await readdir(join(dir, 'plain'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal']);
+      assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal'], 'the covered log deleted, no spare');
     } finally {
       await plain.close();
     }
+  });
+
+  it('leaves alone a spare that is not a file, and makes the log fresh', async () => {
+    const { storage, dir } = await temp();
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      await mkdir(join(dir, 'db', spareLogName));
+      await db.checkpoint();
+      await db.put(b('a'), b('2'));
+      assert.equal((await stat(join(dir, 'db', spareLogName))).isDirectory(), true, 'still a directory');
+      assert.equal(parseLog(await readFile(join(dir, 'db', 'log-000002.wal')), 'log').records.length, 1, 'a fresh log 2 takes the commits');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('cuts the spare to twice the checkpoint threshold, or the data file, at most', async () => {
+    const { storage, dir } = await temp();
+    // Fills double from 64 KiB, so the log outgrows twice a 4 KiB threshold at once.
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 4096 });
+    try {
+      for (let i = 0; i < 40; i++) await db.put(b(`k${i}`), b('v'.repeat(100)));
+      await db.checkpoint();
+      const dataFileBytes = (await stat(join(dir, 'db', 'data.ckpt'))).size;
+      const spareBytes = (await stat(join(dir, 'db', spareLogName))).size;
+      assert.ok(spareBytes <= 2 * Math.max(4096, dataFileBytes), `spare of ${spareBytes} B, data file of ${dataFileBytes} B`);
+      assert.ok(spareBytes > 4096, 'but kept up to the cap');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('takes the old salt plus 1 for a recycled log, wrapping past 2^32 - 1 to 1', () => {
+    assert.equal(recycledSalt(1), 2);
+    assert.equal(recycledSalt(0x1234_5678), 0x1234_5679);
+    assert.equal(recycledSalt(2 ** 32 - 2), 2 ** 32 - 1);
+    assert.equal(recycledSalt(2 ** 32 - 1), 1);
+  });
+
+  it('refuses an earlier log with a record past where it had been written when the next log began', async () => {
+    const { storage, dir } = await temp();
+    const first = await KvStore.open(storage, 'db');
+    await first.put(b('a'), b('1'));
+    await first.close(); // log 1, cut to its records
+    const second = await KvStore.open(storage, 'db'); // log 2 records how far log 1 was written
+    await second.put(b('b'), b('2'));
+    await second.close();
+    const log1 = join(dir, 'db', 'log-000001.wal');
+    const parsed = parseLog(await readFile(log1), log1);
+    const stray = encodeRecord(encodeBatch({ sequence: 99, ops: [{ type: 'put', key: b('a'), value: b('stray') }] }), parsed.header.salt, parsed.validEndOffset);
+    await appendFile(log1, stray);
+    await assert.rejects(KvStore.open(storage, 'db'), carveError(ErrorCodes.CORRUPT, { path: 'db/log-000001.wal', offset: parsed.validEndOffset }));
   });
 });
