@@ -25,7 +25,7 @@ export class CarveLevel extends AbstractLevel<Bytes, Bytes, Bytes> {
   private store: KvStore | undefined;
 
   constructor(location: string, options: CarveLevelOptions & Record<string, unknown> = {}) {
-    const { storage, durability, checkpointThresholdBytes, random, logPreallocationBytes, memtableEntries, ...forward } = options;
+    const { storage, durability, checkpointThresholdBytes, random, logPreallocationBytes, logRecycling, memtableEntries, ...forward } = options;
     super(
       {
         encodings: { view: true },
@@ -40,7 +40,7 @@ export class CarveLevel extends AbstractLevel<Bytes, Bytes, Bytes> {
       forward,
     );
     this.location = location;
-    this.carveOptions = { storage, durability, checkpointThresholdBytes, random, logPreallocationBytes, memtableEntries };
+    this.carveOptions = { storage, durability, checkpointThresholdBytes, random, logPreallocationBytes, logRecycling, memtableEntries };
   }
 
   /** The underlying store (open databases only). */
