@@ -90,36 +90,43 @@ describe('LsmIndex', () => {
     );
   });
 
-  it('reads like a Map with memtables of 32 to 160 entries, whose folds cut prefixes to fit positions', () => {
-    // Folds of 32 or more writes take 5+ position bits, so SortedRun.fromUnsorted sorts on cut
-    // prefixes inside the index; the short keys of keyArb then tie often.
-    const bigOptionsArb = fc.record({ memtableEntries: fc.integer({ min: 32, max: 160 }), workSliceWrites: fc.integer({ min: 1, max: 64 }) });
-    const writeArb = fc.oneof(
-      { weight: 4, arbitrary: fc.tuple(keyArb, fc.option(valueArb, { nil: null })) },
-      { weight: 1, arbitrary: fc.constant(undefined) }, // a read: folds the writes so far
-    );
-    fc.assert(
-      fc.property(bigOptionsArb, fc.array(writeArb, { maxLength: 800 }), (options, steps) => {
-        const index = new LsmIndex(options);
-        const model = new Map<string, string>();
-        for (const step of steps) {
-          if (step === undefined) {
-            assert.equal(index.size, model.size);
-            continue;
+  it('reads like a Map with memtables of 33 to 160 entries, whose folds cut prefixes to fit positions', () => {
+    // A fold of 33 or more writes takes 6+ position bits, so SortedRun.fromUnsorted sorts on cut
+    // prefixes inside the index; the short keys of keyArb then tie often. Bursts of writes with
+    // a read after each make folds of every size.
+    const bigOptionsArb = fc.record({ memtableEntries: fc.integer({ min: 33, max: 160 }), workSliceWrites: fc.integer({ min: 1, max: 64 }) });
+    const burstArb = fc.array(fc.tuple(keyArb, fc.option(valueArb, { nil: null })), { minLength: 1, maxLength: 200 });
+    let largestFold = 0;
+    const fromUnsorted = SortedRun.fromUnsorted;
+    SortedRun.fromUnsorted = (keys, slots, oldest) => {
+      largestFold = Math.max(largestFold, keys.length);
+      return fromUnsorted.call(SortedRun, keys, slots, oldest);
+    };
+    try {
+      fc.assert(
+        fc.property(bigOptionsArb, fc.array(burstArb, { maxLength: 8 }), (options, bursts) => {
+          const index = new LsmIndex(options);
+          const model = new Map<string, string>();
+          for (const [i, burst] of bursts.entries()) {
+            for (const [key, value] of burst) {
+              if (value === null) {
+                index.delete(key);
+                model.delete(key);
+              } else {
+                index.set(key, value);
+                model.set(key, value);
+              }
+            }
+            assert.equal(index.size, model.size, `after burst ${i}`);
           }
-          const [key, value] = step;
-          if (value === null) {
-            index.delete(key);
-            model.delete(key);
-          } else {
-            index.set(key, value);
-            model.set(key, value);
-          }
-        }
-        assertReadsLike(index, model, 'a', 'at the end');
-      }),
-      { numRuns: 100 },
-    );
+          assertReadsLike(index, model, 'a', 'at the end');
+        }),
+        { numRuns: 100 },
+      );
+    } finally {
+      SortedRun.fromUnsorted = fromUnsorted;
+    }
+    assert.ok(largestFold > 32, `folds of more than 32 writes happened (the largest: ${largestFold})`);
   });
 
   it('reads through runs large enough to have Bloom filters exactly like a Map', () => {
