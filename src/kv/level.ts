@@ -11,10 +11,25 @@ import { type RangeOptions } from './range.js';
 import { type KvOptions, type Snapshot, KvStore } from './store.js';
 import { openDirectoryStorage } from './directory-storage.js';
 
-export interface CarveLevelOptions extends KvOptions {
+export interface CarveLevelOptions extends Omit<KvOptions, 'createIfMissing'> {
   /** The storage to use; by default the real disk, rooted at the location. */
   storage?: Storage;
 }
+
+/**
+ * The options CarveLevel takes for itself and the store; the rest go to abstract-level
+ * (createIfMissing is abstract-level's open option). A store option missing here fails to
+ * typecheck, so none is dropped silently.
+ */
+const carveOptionNames = {
+  storage: true,
+  durability: true,
+  checkpointThresholdBytes: true,
+  logPreallocationBytes: true,
+  logRecycling: true,
+  memtableEntries: true,
+  random: true,
+} as const satisfies Record<keyof CarveLevelOptions, true>;
 
 type Bytes = Uint8Array;
 type LevelOptions = Record<string, unknown> & RangeOptions & { snapshot?: CarveLevelSnapshot };
@@ -25,7 +40,9 @@ export class CarveLevel extends AbstractLevel<Bytes, Bytes, Bytes> {
   private store: KvStore | undefined;
 
   constructor(location: string, options: CarveLevelOptions & Record<string, unknown> = {}) {
-    const { storage, durability, checkpointThresholdBytes, random, logPreallocationBytes, logRecycling, memtableEntries, ...forward } = options;
+    const carveOptions: Record<string, unknown> = {};
+    const forward: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(options)) (Object.hasOwn(carveOptionNames, name) ? carveOptions : forward)[name] = value;
     super(
       {
         encodings: { view: true },
@@ -40,7 +57,7 @@ export class CarveLevel extends AbstractLevel<Bytes, Bytes, Bytes> {
       forward,
     );
     this.location = location;
-    this.carveOptions = { storage, durability, checkpointThresholdBytes, random, logPreallocationBytes, logRecycling, memtableEntries };
+    this.carveOptions = carveOptions as CarveLevelOptions;
   }
 
   /** The underlying store (open databases only). */

@@ -2,8 +2,9 @@
  * Log files of a store directory: naming (log-000001.wal, numbered in order), and creating a
  * new log durably before any commit is acknowledged in it. A log is created the way a file is
  * replaced atomically: header into a temp (created exclusively, or the spare renamed to the
- * temp's name), fsync, rename into its name, fsync of the directory. So a file under a log name always has a whole header, and a crash mid-creation
- * leaves only a temp that recovery sweeps away.
+ * temp's name), fsync, rename into its name, fsync of the directory. So a file under a log name
+ * always has a whole header, and a crash mid-creation leaves only a temp that recovery sweeps
+ * away (or the spare, log-recycling.ts).
  *
  * With durability 'sync' a log is written through an O_DSYNC handle (each group's write is
  * durable when it returns: one call, not a write and then an fdatasync), and its space is

@@ -2,7 +2,7 @@
  * The write-ahead log's on-disk format.
  *
  * A log file starts with a 48-byte header: magic "CARVEKVL", format version, log number, a
- * random salt, how many bytes the previous log had written and had made durable when this one
+ * salt (random; a recycled log's is the old one plus 1), how many bytes the previous log had written and had made durable when this one
  * began, and a CRC32C of the header. Each record then has a 24-byte header (CRC32C, payload
  * length, type, the file's salt, and the offset up to which the log was durable when the record
  * was written), followed by the payload: one or more commits' batches (batch-codec.ts), a whole

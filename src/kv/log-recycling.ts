@@ -8,8 +8,9 @@
  * Guarantees:
  * - A recycled log never replays its old records. They stay in the file past the new records,
  *   but a record must carry the log's salt (log-format.ts), and a recycled log's salt is the
- *   previous one plus 1 (never 0): every generation of a file has a salt of its own, so the
- *   first stale byte after the new records ends the log. (With the old salt kept, a crash right
+ *   previous one plus 1 (never 0, wrapping from 2^32 - 1 to 1): up to 2^32 - 1 generations of a
+ *   file each have a salt of their own, so the first stale byte after the new records ends the
+ *   log. (With the old salt kept, a crash right
  *   after the log was recycled would replay every old record: the lab's `bank/recycle-same-salt`
  *   shows it.)
  * - Taking the spare is a rename into the new log's temp name, then the log is made as a new one
@@ -17,9 +18,11 @@
  *   a crash at any step the file is the spare, a temp that recovery sweeps away, or the new log;
  *   while renames are not yet durable it may also be the spare or the retired log under its old
  *   name, carrying the new header. Either is harmless: a retired log's number is below the first
- *   log the data file names (recovery removes it), and a spare's salt only ever goes up.
- * - Retiring is a rename of a log the data file already covers (its directory entry synced
- *   before), cut to at most a cap, so that a log that once grew large does not keep every later
+ *   log the data file names (recovery removes it), and a spare's salt differs from every earlier
+ *   one of its file.
+ * - Retiring is a rename of a log the data file already covers (the data file's rename into
+ *   place is synced first), cut to at most a cap (store.ts: twice the checkpoint threshold or the
+ *   data file, whichever is larger), so that a log that once grew large does not keep every later
  *   log, and the reading of each at recovery, that large.
  * - A spare that is not a readable log (a foreign or damaged file under the name) is removed,
  *   and the new log is made from scratch; anything under the name that is not a file is left
@@ -54,11 +57,14 @@ export async function retireToSpare(storage: Storage, directory: string, logPath
   await storage.rename(logPath, joinPath(directory, spareLogName));
 }
 
-/** Removes the spare, if any (a store that does not recycle its logs). */
+/** Removes the spare, if there is one and it is a file (a store that does not recycle its logs). */
 export async function removeSpare(storage: Storage, directory: string): Promise<void> {
-  await storage.unlink(joinPath(directory, spareLogName)).catch((error: unknown) => {
+  const sparePath = joinPath(directory, spareLogName);
+  try {
+    if ((await storage.stat(sparePath)).kind === 'file') await storage.unlink(sparePath);
+  } catch (error) {
     if (!isCarveError(error, ErrorCodes.ENOENT)) throw error;
-  });
+  }
 }
 
 /** Moves the spare to `tempPath`, if there is a usable one. */

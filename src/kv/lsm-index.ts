@@ -3,9 +3,11 @@
  * - pending writes: the latest writes (since the last read, at most `memtableEntries`), in
  *   write order;
  * - a small mutable memtable (a B+ tree);
- * - sorted runs, newest first: when the memtable reaches `memtableEntries`, it becomes a run;
+ * - sorted runs, newest first: the memtable becomes one when it reaches `memtableEntries`, or
+ *   before a fold of many pending writes, which become a run of their own;
  * - incremental merges of adjacent runs, so that each run is at least about twice the size of
- *   the run before it (as in a binary counter): about log2(keys / memtableEntries) runs.
+ *   the run before it (as in a binary counter): about log2(keys / size of the runs folded or
+ *   flushed) runs, log2(keys / memtableEntries) when writes come without reads between them.
  *
  * Why: inserting a random key into one big tree costs a cache miss per level, about 3 µs with a
  * million keys. Here a write is only appended to a list, and merges move each entry about

@@ -1,6 +1,7 @@
 /**
  * A sorted run: an immutable array of distinct keys in bytewise order, with their slots (a value,
- * or null for a deletion). Runs are what the memtable becomes when it fills, and what merges make.
+ * or null for a deletion). Runs are what the memtable becomes when it fills, what many pending
+ * writes are sorted into at once (fromUnsorted), and what merges make.
  *
  * Each key also carries a number, its prefix: its first 6 bytes as a 48-bit integer (zero-padded,
  * exact in a float64). Prefix order agrees with key order (a < b implies prefix(a) ≤ prefix(b)),

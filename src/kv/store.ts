@@ -71,15 +71,11 @@ export interface KvOptions {
   logPreallocationBytes?: number;
   /**
    * With durability 'sync' and preallocation on: a log that a checkpoint retires is kept as
-   * `spare.wal` and the next log is made from it, so that its records need no zero fills
-   * (log-recycling.ts). Default true.
+   * `spare.wal` (cut to twice the checkpoint threshold or the data file, whichever is larger;
+   * the default threshold when automatic checkpoints are off) and the next log is made from it,
+   * so that its records need no zero fills (log-recycling.ts). Default true.
    */
   logRecycling?: boolean;
-  /**
-   * Unsafe, for the crash lab only (bank/recycle-same-salt): a recycled log keeps the salt of
-   * the log it was, so that its old records can be replayed after a crash. Never set it.
-   */
-  unsafeRecycledLogKeepsSalt?: boolean;
   /**
    * The index folds in writes not yet read, and its memtable becomes a sorted run, at this many
    * entries (default 16384; see lsm-index.ts). Smaller means more merging; larger, a longer
@@ -88,6 +84,15 @@ export interface KvOptions {
   memtableEntries?: number;
   /** Uniform randomness in [0, 1) for log salts and temp names; injectable for deterministic simulation. */
   random?: () => number;
+}
+
+/**
+ * Unsafe behaviour the crash lab turns on to show what it breaks; not part of the store's API.
+ * `recycledLogKeepsSalt` (bank/recycle-same-salt): a recycled log keeps the salt of the log it
+ * was, so that its old records can be replayed after a crash.
+ */
+export interface KvLabFaults {
+  readonly recycledLogKeepsSalt?: boolean;
 }
 
 /** A consistent, immutable view of the store at one moment. */
@@ -119,6 +124,8 @@ export class KvStore {
     retiredLogs: number[],
     dataFileBytes: number,
     private readonly options: Required<KvOptions>,
+    /** How this store's logs are written (logWritingOf). */
+    private readonly writing: LogWriting,
   ) {
     this.dataFileBytes = dataFileBytes;
     this.index = index;
@@ -132,8 +139,8 @@ export class KvStore {
     );
   }
 
-  /** Opens (recovering) or creates the store in `directory`. */
-  static async open(storage: Storage, directory: string, options: KvOptions = {}): Promise<KvStore> {
+  /** Opens (recovering) or creates the store in `directory`. `labFaults` is for the crash lab only. */
+  static async open(storage: Storage, directory: string, options: KvOptions = {}, labFaults: KvLabFaults = {}): Promise<KvStore> {
     const resolved = {
       durability: options.durability ?? 'sync',
       checkpointThresholdBytes: options.checkpointThresholdBytes ?? defaultCheckpointThresholdBytes,
@@ -142,7 +149,6 @@ export class KvStore {
       logPreallocationBytes: options.logPreallocationBytes ?? defaultLogPreallocationBytes,
       memtableEntries: options.memtableEntries ?? defaultMemtableEntries,
       logRecycling: options.logRecycling ?? true,
-      unsafeRecycledLogKeepsSalt: options.unsafeRecycledLogKeepsSalt ?? false,
     } as const;
     if (resolved.durability !== 'sync' && resolved.durability !== 'none') {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `durability must be 'sync' or 'none', got '${String(resolved.durability)}'`);
@@ -154,7 +160,7 @@ export class KvStore {
     if (!Number.isSafeInteger(resolved.memtableEntries) || resolved.memtableEntries < 1) {
       throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `memtableEntries must be a positive integer, got ${String(resolved.memtableEntries)}`);
     }
-    const writing = logWritingOf(resolved);
+    const writing = logWritingOf(resolved, labFaults);
     await ensureStoreDirectory(storage, directory, resolved.createIfMissing);
     const lock = await acquireLock(storage, directory);
     try {
@@ -178,7 +184,7 @@ export class KvStore {
               writing,
             )
           : await openLogForAppend(storage, recovered.emptyLastLog, writing);
-      return new KvStore(storage, directory, lock, log, index, recovered.sequence, recovered.liveLogs, recovered.dataFileBytes, resolved);
+      return new KvStore(storage, directory, lock, log, index, recovered.sequence, recovered.liveLogs, recovered.dataFileBytes, resolved, writing);
     } catch (error) {
       await lock.release();
       throw error;
@@ -304,7 +310,7 @@ export class KvStore {
         current.logNumber + 1,
         this.options.random,
         { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
-        logWritingOf(this.options),
+        this.writing,
       );
       covered = this.committer.replaceLog(next);
       frozen = this.index.snapshot();
@@ -328,7 +334,7 @@ export class KvStore {
     // just covered, which becomes the spare when logs are recycled.
     for (const logNumber of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
     this.retiredLogs.length = 0;
-    if (logWritingOf(this.options).recycle) {
+    if (this.writing.recycle) {
       const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, written);
       await retireToSpare(this.storage, this.directory, covered.path, spareCapBytes).catch(() => undefined);
     } else await this.storage.unlink(covered.path).catch(() => undefined);
@@ -377,10 +383,10 @@ export class KvStore {
 }
 
 
-function logWritingOf(options: Required<KvOptions>): LogWriting {
+function logWritingOf(options: Required<KvOptions>, labFaults: KvLabFaults): LogWriting {
   return logWritingFor(options.durability, options.logPreallocationBytes, {
     recycle: options.logRecycling,
-    recycledLogKeepsSalt: options.unsafeRecycledLogKeepsSalt,
+    recycledLogKeepsSalt: labFaults.recycledLogKeepsSalt === true,
   });
 }
 

@@ -111,12 +111,12 @@ export function bankFamily(): ScenarioFamily {
         await db.close();
       },
       async workload(storage, context) {
-        const db = await KvStore.open(storage, directory, {
-          durability,
-          random: () => context.prng.next(),
-          logPreallocationBytes,
-          unsafeRecycledLogKeepsSalt: keepsSalt === true,
-        });
+        const db = await KvStore.open(
+          storage,
+          directory,
+          { durability, random: () => context.prng.next(), logPreallocationBytes },
+          { recycledLogKeepsSalt: keepsSalt === true },
+        );
         const balances = { ...initialBalances };
         const run = (round: readonly Transfer[]) =>
           round.map((t) => transfer(db, balances, t).then(() => context.acknowledge(t.id)));

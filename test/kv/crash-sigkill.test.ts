@@ -25,7 +25,7 @@ import { KvStore } from '../../src/kv/store.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import { join } from 'node:path';
 import { spawnTsxChild } from '../support/child-process.js';
-import { hex, seededRandom, withTempDir } from './kv-helpers.js';
+import { hex, latin1, seededRandom, withTempDir } from './kv-helpers.js';
 import { batchKey, batchMarker, lastKey, storeDirectory, tmpKey, valueFor } from './kv-writer-child.js';
 
 const childScript = fileURLToPath(new URL('./kv-writer-child.ts', import.meta.url));
@@ -61,7 +61,6 @@ async function runAndKill(dir: string, run: number, killAfterAcks: number): Prom
   return result;
 }
 
-const latin1 = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
 
 /** Checks the whole store; returns, per "run/w", the newest batch present (-1: none). */
 function verify(db: KvStore, runs: number, where: string): Map<string, number> {

@@ -30,6 +30,12 @@ export function carveError(code: ErrorCode, where: { path?: string; offset?: num
 export const b = (text: string): Uint8Array => Buffer.from(text, 'latin1');
 export const hex = (bytes: Uint8Array | undefined): string | undefined =>
   bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+/** The bytes as a latin1 string (one char per byte); undefined stays undefined. */
+export function latin1(bytes: Uint8Array): string;
+export function latin1(bytes: Uint8Array | undefined): string | undefined;
+export function latin1(bytes: Uint8Array | undefined): string | undefined {
+  return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
 
 /** Lets every queued microtask and pending I/O callback run (no timers, no time-based assertions). */
 export async function settle(rounds = 5): Promise<void> {
