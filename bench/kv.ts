@@ -11,8 +11,10 @@
  * seconds (commits/s = commits in the window ÷ the window), stops the writers and closes the
  * engine; the directories are deleted at the end of the whole run. Runs are interleaved: every
  * repetition goes through every concurrency and, inside it, every engine, in an order rotated
- * from one (repetition, concurrency) to the next, so slow phases of the disk hit all engines
- * alike. Each figure is the median over `--reps` repetitions. Carve comes from dist/ when it is
+ * from one (repetition, concurrency) to the next and reversed in every other repetition, so slow
+ * phases of the disk hit all engines alike and no engine always runs right after the same one
+ * (rotation alone kept each engine's neighbours: carve always ran after lmdb, the ceiling after
+ * carve). Each figure is the median over `--reps` repetitions. Carve comes from dist/ when it is
  * up to date, else from src/ (bench/kv-carve.ts explains why it matters).
  *
  * Memory and reads (skipped with --json, whose output holds commit figures only). Child
@@ -260,6 +262,12 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** The engines rotated by `step`, and reversed in odd repetitions, so that neighbours change too. */
+function runOrder<T>(items: readonly T[], rep: number, step: number): T[] {
+  const rotated = rotate(items, step);
+  return rep % 2 === 1 ? rotated.reverse() : rotated;
+}
+
 function rotate<T>(items: readonly T[], by: number): T[] {
   const shift = by % items.length;
   return [...items.slice(shift), ...items.slice(0, shift)];
@@ -274,7 +282,7 @@ async function runCommits(options: Options, base: string): Promise<Results> {
   let step = 0;
   for (let rep = 0; rep < options.reps; rep++) {
     for (const [ci, clients] of options.clients.entries()) {
-      for (const engine of rotate(options.engines, rep * options.clients.length + ci)) {
+      for (const engine of runOrder(options.engines, rep, rep * options.clients.length + ci)) {
         step++;
         const run = await measure(engine, clients, options, base, keys);
         results.get(clients)!.get(engine)!.push(run);
