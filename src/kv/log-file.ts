@@ -45,7 +45,7 @@ export interface LogWriting {
   /** New logs are made from the directory's spare when there is one (log-recycling.ts). */
   readonly recycle: boolean;
   /** Unsafe, for the crash lab only: a recycled log keeps its old salt. */
-  readonly recycledLogKeepsSalt?: boolean;
+  readonly recycledLogKeepsSalt: boolean;
 }
 
 /**
@@ -61,7 +61,7 @@ export function logWritingFor(
   const sync = durability === 'sync';
   const chunk = sync ? preallocationBytes : 0;
   const recycle = chunk > 0 && (recycling.recycle ?? true);
-  return { dsync: sync, preallocationBytes: chunk, recycle, ...(recycle && recycling.recycledLogKeepsSalt === true ? { recycledLogKeepsSalt: true } : {}) };
+  return { dsync: sync, preallocationBytes: chunk, recycle, recycledLogKeepsSalt: recycle && recycling.recycledLogKeepsSalt === true };
 }
 
 /** The log being appended to. `endOffsetBytes` is where the next group goes. */
@@ -96,7 +96,7 @@ export async function createLog(
   const tempPath = `${path}${logTempSuffix}`;
   const spare = writing.recycle ? await takeSpare(storage, directory, tempPath) : undefined;
   const freshSalt = 1 + Math.floor(random() * (2 ** 32 - 2));
-  const salt = spare === undefined ? freshSalt : writing.recycledLogKeepsSalt === true ? spare.previousSalt : recycledSalt(spare.previousSalt);
+  const salt = spare === undefined ? freshSalt : writing.recycledLogKeepsSalt ? spare.previousSalt : recycledSalt(spare.previousSalt);
   const handle = await storage.open(tempPath, spare === undefined ? 'wx' : 'r+');
   const header = encodeLogHeader({ logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes });
   let preallocatedBytes = logHeaderBytes;

@@ -45,14 +45,14 @@ export interface TakenSpare {
 
 /** Keeps the retired log at `logPath` as the spare (replacing any older spare), cut to `capBytes` at most. */
 export async function retireToSpare(storage: Storage, directory: string, logPath: string, capBytes: number): Promise<void> {
-  const handle = await storage.open(logPath, 'r+');
-  try {
-    if ((await handle.stat()).sizeBytes > capBytes) {
+  if ((await storage.stat(logPath)).sizeBytes > capBytes) {
+    const handle = await storage.open(logPath, 'r+');
+    try {
       await handle.truncate(capBytes);
       await handle.sync();
+    } finally {
+      await handle.close();
     }
-  } finally {
-    await handle.close();
   }
   await storage.rename(logPath, joinPath(directory, spareLogName));
 }
@@ -70,8 +70,11 @@ export async function removeSpare(storage: Storage, directory: string): Promise<
 /** Moves the spare to `tempPath`, if there is a usable one. */
 export async function takeSpare(storage: Storage, directory: string, tempPath: string): Promise<TakenSpare | undefined> {
   const sparePath = joinPath(directory, spareLogName);
+  let fileBytes: number;
   try {
-    if ((await storage.stat(sparePath)).kind !== 'file') return undefined;
+    const stat = await storage.stat(sparePath);
+    if (stat.kind !== 'file') return undefined;
+    fileBytes = stat.sizeBytes;
     await storage.rename(sparePath, tempPath);
   } catch (error) {
     if (isCarveError(error, ErrorCodes.ENOENT)) return undefined;
@@ -81,7 +84,7 @@ export async function takeSpare(storage: Storage, directory: string, tempPath: s
     const handle = await storage.open(tempPath, 'r');
     try {
       const header = decodeLogHeader(await handle.read(logHeaderBytes, 0), tempPath);
-      return { previousSalt: header.salt, fileBytes: (await handle.stat()).sizeBytes };
+      return { previousSalt: header.salt, fileBytes };
     } finally {
       await handle.close();
     }

@@ -162,7 +162,10 @@ export class LsmIndex extends Layers {
     const index = new LsmIndex(options);
     let ascending = 0;
     while (ascending < keys.length && (ascending === 0 || keys[ascending - 1]! < keys[ascending]!)) ascending += 1;
-    if (ascending > 0) index.runs = [SortedRun.fromSorted(keys.slice(0, ascending), values.slice(0, ascending))];
+    if (ascending > 0) {
+      const whole = ascending === keys.length; // always, for a data file: no copy of a million keys
+      index.runs = [SortedRun.fromSorted(whole ? keys : keys.slice(0, ascending), whole ? values : values.slice(0, ascending))];
+    }
     for (let i = ascending; i < keys.length; i++) index.set(keys[i]!, values[i]!);
     return index;
   }

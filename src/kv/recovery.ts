@@ -6,7 +6,8 @@
  *   failed sync in this process left durable: those commits were refused. Trailing zeros are
  *   preallocated space, and the bytes after a recycled log's records are its old records
  *   (log-recycling.ts): both harmless in an earlier log, cut off the last one with its torn tail.
- * - A spare log (`spare.wal`) is left as it is: only a new log is ever made from it.
+ * - A spare log (`spare.wal`) is left as it is (only a new log is ever made from it), or removed
+ *   for a store that does not recycle its logs (`keepSpare` false).
  * - Each log's header says how far its predecessor was durable, and written, when it began. A
  *   predecessor shorter than its durable length is corruption. One that lost or tore bytes past
  *   that point (durability 'none') ends the replay there: later logs are dropped, so what
@@ -28,6 +29,7 @@ import { bytesToLatin1 } from './bytes.js';
 import { dataFileName, parseDataFileLatin1 } from './data-file.js';
 import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-file.js';
 import { type ReadLog, logHeaderBytes, parseLog } from './log-format.js';
+import { removeSpare, spareLogName } from './log-recycling.js';
 
 export interface Recovered {
   /** The data file's keys and values (latin1 strings), in its (ascending) order; empty without one. */
@@ -73,7 +75,12 @@ interface LogToReplay {
   keepBytes: number;
 }
 
-export async function recoverDirectory(storage: Storage, directory: string, createIfMissing: boolean): Promise<Recovered> {
+export async function recoverDirectory(
+  storage: Storage,
+  directory: string,
+  createIfMissing: boolean,
+  options: { keepSpare: boolean } = { keepSpare: true },
+): Promise<Recovered> {
   const names = await storage.readdir(directory);
   let firstLogNumber = 1;
   let checkpointKeys: string[] = [];
@@ -178,6 +185,7 @@ export async function recoverDirectory(storage: Storage, directory: string, crea
     await storage.unlink(joinPath(directory, name));
   }
   for (const log of stale) await storage.unlink(joinPath(directory, log.name));
+  if (!options.keepSpare && names.includes(spareLogName)) await removeSpare(storage, directory);
   if (toReplay.length > replayCount || stale.length > 0) await storage.syncDir(directory);
 
   const lastIsEmpty = last !== undefined && last.keepBytes === logHeaderBytes;

@@ -137,7 +137,7 @@ export class SortedRun {
    * the order (LsmIndex.fromEntries, as it collects them): checking it again here would compare
    * every key of a reopened store a second time.
    */
-  static fromSorted(keys: string[], values: string[]): SortedRun {
+  static fromSorted(keys: readonly string[], values: readonly string[]): SortedRun {
     return new SortedRun(keys, values, prefixesOf(keys));
   }
 

@@ -35,7 +35,7 @@ import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
 import { type ActiveLog, type LogWriting, closeLog, createLog, failedLogs, logFileName, logWritingFor, openLogForAppend } from './log-file.js';
-import { removeSpare, retireToSpare } from './log-recycling.js';
+import { retireToSpare } from './log-recycling.js';
 import { spacePageBytes } from './log-space.js';
 import {
   defaultCheckpointThresholdBytes,
@@ -164,15 +164,9 @@ export class KvStore {
     await ensureStoreDirectory(storage, directory, resolved.createIfMissing);
     const lock = await acquireLock(storage, directory);
     try {
-      const recovered = await recoverDirectory(storage, directory, resolved.createIfMissing);
-      if (!writing.recycle) await removeSpare(storage, directory);
+      const recovered = await recoverDirectory(storage, directory, resolved.createIfMissing, { keepSpare: writing.recycle });
       const index = LsmIndex.fromEntries(recovered.checkpointKeys, recovered.checkpointValues, { memtableEntries: resolved.memtableEntries });
-      const { replayed } = recovered;
-      for (let i = 0; i < replayed.length; i += 2) {
-        const value = replayed[i + 1];
-        if (value === undefined) index.delete(replayed[i]!);
-        else index.set(replayed[i]!, value);
-      }
+      applyChanges(index, recovered.replayed);
       const log =
         recovered.emptyLastLog === undefined
           ? await createLog(
@@ -364,14 +358,7 @@ export class KvStore {
    * the next one: the group is durable whatever happens to it.
    */
   private apply(commits: readonly Changes[]): void {
-    for (const changes of commits) {
-      for (let i = 0; i < changes.length; i += 2) {
-        const key = changes[i]!;
-        const value = changes[i + 1];
-        if (value === undefined) this.index.delete(key);
-        else this.index.set(key, value);
-      }
-    }
+    for (const changes of commits) applyChanges(this.index, changes);
     if (this.shouldCheckpoint()) void this.startCheckpoint().catch(() => undefined);
   }
 
@@ -382,6 +369,16 @@ export class KvStore {
   }
 }
 
+
+/** Sets or deletes each key of `changes` (key, new value or undefined for a delete, …) in order. */
+function applyChanges(index: LsmIndex, changes: Changes): void {
+  for (let i = 0; i < changes.length; i += 2) {
+    const key = changes[i]!;
+    const value = changes[i + 1];
+    if (value === undefined) index.delete(key);
+    else index.set(key, value);
+  }
+}
 
 function logWritingOf(options: Required<KvOptions>, labFaults: KvLabFaults): LogWriting {
   return logWritingFor(options.durability, options.logPreallocationBytes, {
