@@ -74,11 +74,14 @@ export function chooseCarve(requested: CarveFrom): { from: 'dist' | 'src'; note:
   };
 }
 
+/** One module of Carve (`path` under src/, without extension), from dist/ or src/. */
+export async function loadCarveModule<T>(from: 'dist' | 'src', path: string): Promise<T> {
+  const file = from === 'dist' ? join(repoDir, 'dist', `${path}.js`) : join(repoDir, 'src', `${path}.ts`);
+  return (await import(pathToFileURL(file).href)) as T;
+}
+
 export async function loadCarve(from: 'dist' | 'src'): Promise<CarveModules> {
-  const load = async <T>(path: string): Promise<T> => {
-    const file = from === 'dist' ? join(repoDir, 'dist', `${path}.js`) : join(repoDir, 'src', `${path}.ts`);
-    return (await import(pathToFileURL(file).href)) as T;
-  };
+  const load = <T>(path: string): Promise<T> => loadCarveModule<T>(from, path);
   const [store, storage, codec, bytes, logFormat, logFile, groupCommit, commitEncoding] = await Promise.all([
     load<StoreModule>('kv/store'),
     load<NodeStorageModule>('storage/node'),

@@ -12,9 +12,7 @@
  * Usage: node --import tsx bench/kv-fold.ts [--rounds 9] [--carve-from auto|dist|src]
  */
 import { randomBytes } from 'node:crypto';
-import { type CarveFrom, chooseCarve } from './kv-carve.js';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type CarveFrom, chooseCarve, loadCarveModule } from './kv-carve.js';
 
 type MemtableModule = typeof import('../src/kv/memtable.js');
 type SortedRunModule = typeof import('../src/kv/sorted-run.js');
@@ -27,11 +25,8 @@ const rounds = Number(argument('--rounds', '9'));
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds takes a positive whole number');
 const choice = chooseCarve(argument('--carve-from', 'auto') as CarveFrom);
 if (choice.note !== undefined) console.error(`note: ${choice.note}`);
-const repoDir = dirname(dirname(fileURLToPath(import.meta.url)));
-const load = async <T>(path: string): Promise<T> =>
-  (await import(pathToFileURL(choice.from === 'dist' ? join(repoDir, 'dist', `${path}.js`) : join(repoDir, 'src', `${path}.ts`)).href)) as T;
-const { newMemtable } = await load<MemtableModule>('kv/memtable');
-const { SortedRun } = await load<SortedRunModule>('kv/sorted-run');
+const { newMemtable } = await loadCarveModule<MemtableModule>(choice.from, 'kv/memtable');
+const { SortedRun } = await loadCarveModule<SortedRunModule>(choice.from, 'kv/sorted-run');
 
 const memtableEntries = 16_384;
 const memtablesPerRound = 30;

@@ -12,7 +12,7 @@
  * or into a recycled log under a new salt).
  */
 import { type ScenarioVariant, expectInvariant } from '../explore/scenario.js';
-import { KvStore } from '../kv/store.js';
+import { type KvLabFaults, KvStore } from '../kv/store.js';
 import { bytes, text } from '../storage/files.js';
 import type { Storage } from '../storage/storage.js';
 import type { ScenarioFamily } from './family.js';
@@ -74,7 +74,7 @@ async function readBalances(storage: Storage): Promise<{ balances: Record<string
   }
 }
 
-const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; summary: string; durability: 'sync' | 'none'; keepsSalt?: true }> = [
+const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; summary: string; durability: 'sync' | 'none'; labFaults?: KvLabFaults }> = [
   {
     variant: 'ack-before-sync',
     expected: 'unsafe',
@@ -86,7 +86,7 @@ const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; su
     expected: 'unsafe',
     summary: 'a log made from a retired one keeps its old salt, so its old records look like new ones',
     durability: 'sync',
-    keepsSalt: true,
+    labFaults: { recycledLogKeepsSalt: true },
   },
   {
     variant: 'correct',
@@ -100,7 +100,7 @@ export function bankFamily(): ScenarioFamily {
   return {
     name: 'bank',
     summary: 'concurrent transfers in the write-ahead-logged store; money is conserved and acknowledged transfers applied once',
-    variants: variants.map(({ variant, expected, summary, durability, keepsSalt }): ScenarioVariant => ({
+    variants: variants.map(({ variant, expected, summary, durability, labFaults }): ScenarioVariant => ({
       scenario: 'bank',
       variant,
       expected,
@@ -115,15 +115,13 @@ export function bankFamily(): ScenarioFamily {
           storage,
           directory,
           { durability, random: () => context.prng.next(), logPreallocationBytes },
-          { recycledLogKeepsSalt: keepsSalt === true },
+          labFaults,
         );
         const balances = { ...initialBalances };
         const run = (round: readonly Transfer[]) =>
           round.map((t) => transfer(db, balances, t).then(() => context.acknowledge(t.id)));
         await Promise.all(run(rounds[0]!));
-        await Promise.all([db.checkpoint(), ...run(rounds[1]!)]);
-        await Promise.all([db.checkpoint(), ...run(rounds[2]!)]);
-        await Promise.all([db.checkpoint(), ...run(rounds[3]!)]);
+        for (const round of rounds.slice(1)) await Promise.all([db.checkpoint(), ...run(round)]);
         await db.close();
       },
       async check(storage, crash) {

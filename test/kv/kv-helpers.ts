@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CarveError, ErrorCodes, type ErrorCode } from '../../src/errors.js';
+import { bytesToLatin1 } from '../../src/kv/bytes.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, Storage } from '../../src/storage/storage.js';
 import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
@@ -34,7 +35,7 @@ export const hex = (bytes: Uint8Array | undefined): string | undefined =>
 export function latin1(bytes: Uint8Array): string;
 export function latin1(bytes: Uint8Array | undefined): string | undefined;
 export function latin1(bytes: Uint8Array | undefined): string | undefined {
-  return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return bytes === undefined ? undefined : bytesToLatin1(bytes);
 }
 
 /** Lets every queued microtask and pending I/O callback run (no timers, no time-based assertions). */

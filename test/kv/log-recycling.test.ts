@@ -21,7 +21,7 @@ import { appendFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:
 import { join } from 'node:path';
 import { KvStore } from '../../src/kv/store.js';
 import { encodeBatch } from '../../src/kv/batch-codec.js';
-import { encodeRecord, parseLog } from '../../src/kv/log-format.js';
+import { type ReadLog, encodeRecord, parseLog } from '../../src/kv/log-format.js';
 import { ErrorCodes } from '../../src/errors.js';
 import { recycledSalt, spareLogName } from '../../src/kv/log-recycling.js';
 import { firstFillBytes } from '../../src/kv/log-space.js';
@@ -41,8 +41,10 @@ async function temp(): Promise<{ storage: NodeStorage; dir: string }> {
   return made;
 }
 
-async function logSalt(path: string): Promise<number> {
-  return parseLog(await readFile(path), path).header.salt;
+/** The log file `name` of the store in `dir`, parsed. */
+async function readLog(dir: string, name: string): Promise<ReadLog> {
+  const path = join(dir, 'db', name);
+  return parseLog(await readFile(path), path);
 }
 
 /** The store directory as a crash would leave it if everything synced so far survived (no lock). */
@@ -59,15 +61,14 @@ describe('log recycling', () => {
     try {
       for (let i = 0; i < 50; i++) await db.put(b(`k${i}`), b(`first ${i}`));
       await db.checkpoint();
-      const sparePath = join(dir, 'db', spareLogName);
-      const spareSalt = await logSalt(sparePath);
-      const spareBytes = (await stat(sparePath)).size;
+      const spare = await readLog(dir, spareLogName);
+      const spareSalt = spare.header.salt;
+      const spareBytes = spare.bytes.length;
       assert.ok(spareBytes > 50 * 20, `the spare keeps its records and zeros (${spareBytes} B)`);
 
       for (let i = 0; i < 50; i++) await db.put(b(`k${i}`), b(`second ${i}`));
       await db.checkpoint();
-      const recycledPath = join(dir, 'db', 'log-000003.wal');
-      const recycled = parseLog(await readFile(recycledPath), recycledPath);
+      const recycled = await readLog(dir, 'log-000003.wal');
       assert.equal(recycled.header.salt, recycledSalt(spareSalt), 'the old salt plus 1');
       assert.equal(recycled.bytes.length, spareBytes, 'the spare whole');
       assert.equal(recycled.records.length, 0, 'no record of its own yet');
@@ -153,7 +154,7 @@ describe('log recycling', () => {
     } finally {
       await db.close();
     }
-    const recycled = parseLog(await readFile(join(image.dir, 'db', 'log-000003.wal')), 'log-000003.wal');
+    const recycled = await readLog(image.dir, 'log-000003.wal');
     assert.equal(recycled.records.length, 1, 'one record of its own');
     assert.ok(recycled.tornBytes > 0, 'then its old records');
     const recovered = await KvStore.open(image.storage, 'db');
@@ -173,9 +174,9 @@ describe('log recycling', () => {
       await db.put(b('a'), b('1'));
       await writeFile(join(dir, 'db', spareLogName), 'not a log at all, and longer than a log header is: '.repeat(4));
       await db.checkpoint();
-      const fresh = parseLog(await readFile(join(dir, 'db', 'log-000002.wal')), 'log');
+      const fresh = await readLog(dir, 'log-000002.wal');
       assert.deepEqual([fresh.tornBytes, fresh.bytes.length], [0, firstFillBytes], 'a fresh log 2: its first fill of zeros, nothing old');
-      assert.equal(parseLog(await readFile(join(dir, 'db', spareLogName)), 'spare').header.logNumber, 1, 'the spare is now log 1');
+      assert.equal((await readLog(dir, spareLogName)).header.logNumber, 1, 'the spare is now log 1');
     } finally {
       await db.close();
     }
@@ -207,7 +208,7 @@ describe('log recycling', () => {
       await db.checkpoint();
       await db.put(b('a'), b('2'));
       assert.equal((await stat(join(dir, 'db', spareLogName))).isDirectory(), true, 'still a directory');
-      assert.equal(parseLog(await readFile(join(dir, 'db', 'log-000002.wal')), 'log').records.length, 1, 'a fresh log 2 takes the commits');
+      assert.equal((await readLog(dir, 'log-000002.wal')).records.length, 1, 'a fresh log 2 takes the commits');
     } finally {
       await db.close();
     }

@@ -95,7 +95,7 @@ describe('LsmIndex', () => {
     // prefixes inside the index; the short keys of keyArb then tie often. Bursts of writes with
     // a read after each make folds of every size.
     const bigOptionsArb = fc.record({ memtableEntries: fc.integer({ min: 33, max: 160 }), workSliceWrites: fc.integer({ min: 1, max: 64 }) });
-    const burstArb = fc.array(fc.tuple(keyArb, fc.option(valueArb, { nil: null })), { minLength: 1, maxLength: 200 });
+    const burstArb = fc.array(fc.tuple(keyArb, fc.option(valueArb, { nil: null })), { minLength: 1, maxLength: 200, size: 'max' });
     let largestFold = 0;
     const fromUnsorted = SortedRun.fromUnsorted;
     SortedRun.fromUnsorted = (keys, slots, oldest) => {
