@@ -36,7 +36,10 @@ export interface FileHandle {
   readonly flags: OpenFlags;
   /** Opened with `dsync` (O_DSYNC): each write is durable when it returns. */
   readonly dsync: boolean;
-  /** Writes all of `data` at `positionBytes`; returns the number of bytes written. Not for append handles. */
+  /**
+   * Writes all of `data` at `positionBytes`; returns the number of bytes written. Not for append
+   * handles. `data` is not kept once the promise settles: the caller may reuse it then.
+   */
   write(data: Uint8Array, positionBytes: number): Promise<number>;
   /** Appends all of `data` at the end of the file (atomically positioned for 'a' handles, O_APPEND). */
   append(data: Uint8Array): Promise<number>;

@@ -534,7 +534,17 @@ describe('data file', () => {
     );
   });
 
-  it('round-trips entries larger than the 1 MiB write chunk', async () => {
+  it('round-trips contents spanning many write chunks (one buffer, reused)', async () => {
+    // About 1.3 MB: ten 128 KiB chunks, each written, then refilled with different bytes.
+    const entries = Array.from({ length: 10_000 }, (_, i): [Uint8Array, Uint8Array] => [
+      Buffer.from(`key-${String(i).padStart(6, '0')}`),
+      new Uint8Array(100 + (i % 50)).map((_, j) => (i * 31 + j) & 0xff),
+    ]);
+    const parsed = parseDataFile(await dataFileBytes(7, entries), dataPath);
+    assert.deepEqual(showEntries(parsed.entries), showEntries(entries));
+  });
+
+  it('round-trips entries larger than the write chunk', async () => {
     const big = new Uint8Array(1.5 * 1024 * 1024).map((_, i) => (i * 7) & 0xff);
     const entries: Array<[Uint8Array, Uint8Array]> = [
       [Buffer.from('a'), Buffer.from('small')],
