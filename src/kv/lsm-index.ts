@@ -72,6 +72,8 @@ export interface LsmShape {
   readonly memtableEntries: number;
   /** Entry counts of the runs, newest first. */
   readonly runLengths: number[];
+  /** How many runs have built their Bloom filter (at a point read: sorted-run.ts). */
+  readonly runsWithFilters: number;
 }
 
 const defaults: Required<LsmOptions> = { memtableEntries: defaultMemtableEntries, workSliceWrites: 1024, maxRuns: 48 };
@@ -102,8 +104,9 @@ class Layers implements IndexView {
     const runs = this.runs;
     if (runs.length === 0) return undefined;
     const prefix = keyPrefix(key);
-    for (const run of runs) {
-      const held = run.get(key, prefix);
+    const last = runs.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const held = runs[i]!.get(key, prefix, i < last);
       if (held !== undefined) return held ?? undefined;
     }
     return undefined;
@@ -187,7 +190,11 @@ export class LsmIndex extends Layers {
   /** The layers after folding in the pending writes. */
   get shape(): LsmShape {
     this.beforeRead();
-    return { memtableEntries: this.memtable.size, runLengths: this.runs.map((run) => run.length) };
+    return {
+      memtableEntries: this.memtable.size,
+      runLengths: this.runs.map((run) => run.length),
+      runsWithFilters: this.runs.filter((run) => run.hasFilter).length,
+    };
   }
 
   /** Folds in the pending writes and finishes every pending merge now. */

@@ -1,15 +1,13 @@
 /**
  * An incremental merge of two adjacent runs into one. Where both hold a key, the newer run's slot
  * wins; deletions are kept unless nothing older than the two runs exists, where they are dropped.
- * The result has a Bloom filter of its prefixes unless it is the oldest run (sorted-run.ts, filterFor).
  * The work is done in steps of a bounded number of entries, so a merge of a million entries
  * never stalls the event loop: readers keep using the two inputs (immutable) until the result
  * replaces them.
  */
 import { assert } from '../errors.js';
 import type { Slot } from './memtable.js';
-import type { PrefixFilter } from './prefix-filter.js';
-import { SortedRun, filterFor } from './sorted-run.js';
+import { SortedRun } from './sorted-run.js';
 
 export class RunMerge {
   private newerAt = 0;
@@ -18,8 +16,6 @@ export class RunMerge {
   private readonly keys: string[];
   private readonly slots: Slot[];
   private readonly prefixes: Float64Array;
-  /** Only when older runs remain behind the result (see SortedRun.filter). */
-  private readonly filter: PrefixFilter | undefined;
   private merged: SortedRun | undefined;
 
   constructor(
@@ -32,7 +28,6 @@ export class RunMerge {
     this.keys = new Array<string>(capacity);
     this.slots = new Array<Slot>(capacity);
     this.prefixes = new Float64Array(capacity);
-    this.filter = filterFor(capacity, dropTombstones);
   }
 
   /** Input entries not yet consumed. */
@@ -51,7 +46,7 @@ export class RunMerge {
     if (this.merged !== undefined) return true;
     const { keys: newerKeys, slots: newerSlots, prefixes: newerPrefixes } = this.newer;
     const { keys: olderKeys, slots: olderSlots, prefixes: olderPrefixes } = this.older;
-    const { keys, slots, prefixes, dropTombstones, filter } = this;
+    const { keys, slots, prefixes, dropTombstones } = this;
     const newerLength = newerKeys.length;
     const olderLength = olderKeys.length;
     let newerAt = this.newerAt;
@@ -80,9 +75,7 @@ export class RunMerge {
       if (slot !== null || !dropTombstones) {
         keys[out] = takeNewer ? newerKeys[newerAt]! : olderKeys[olderAt]!;
         slots[out] = slot;
-        const prefix = takeNewer ? newerPrefixes[newerAt]! : olderPrefixes[olderAt]!;
-        prefixes[out] = prefix;
-        filter?.add(prefix);
+        prefixes[out] = takeNewer ? newerPrefixes[newerAt]! : olderPrefixes[olderAt]!;
         out += 1;
       }
       if (takeNewer) newerAt += 1;
@@ -95,7 +88,7 @@ export class RunMerge {
     if (newerAt < newerLength || olderAt < olderLength) return false;
     keys.length = out;
     slots.length = out;
-    this.merged = new SortedRun(keys, slots, out === prefixes.length ? prefixes : prefixes.slice(0, out), filter);
+    this.merged = new SortedRun(keys, slots, out === prefixes.length ? prefixes : prefixes.slice(0, out));
     return true;
   }
 }

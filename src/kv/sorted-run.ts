@@ -8,8 +8,11 @@
  * so searches and merges compare the prefixes, read from one contiguous Float64Array, and only
  * on a tie read the key strings themselves. Keys are scattered across the heap, so this saves
  * a cache miss at almost every comparison when keys differ early (random or hashed keys).
- * A run with older runs behind it also has a Bloom filter of its prefixes (from 1,024 keys up),
- * so that point reads skip it when it cannot hold the key.
+ * A run of 1,024 keys or more also gets a Bloom filter of its prefixes, so that point reads skip
+ * it when it cannot hold the key, but only once a point read asks for it with older runs behind
+ * the run (the oldest run is searched anyway): a store that only writes never builds one, and
+ * building a filter for every run that folds and merges make cost about 10% of the commit rate
+ * at 256 writers (bench/README, "Bloom filters built on first read").
  */
 import { assert } from '../errors.js';
 import type { Memtable, Slot } from './memtable.js';
@@ -25,12 +28,12 @@ export function keyPrefix(key: string): number {
 }
 
 export class SortedRun {
+  private filter: PrefixFilter | undefined = undefined;
+
   constructor(
     readonly keys: readonly string[],
     readonly slots: readonly Slot[],
     readonly prefixes: Float64Array,
-    /** For runs with older runs behind them: lets a read skip this run (prefix-filter.ts). */
-    readonly filter?: PrefixFilter,
   ) {
     assert(keys.length === slots.length && keys.length === prefixes.length, 'a run holds one slot and one prefix per key');
   }
@@ -40,8 +43,8 @@ export class SortedRun {
   }
 
   /**
-   * The memtable's entries as a run. When nothing older exists (`oldest`), without its
-   * deletions, and without a filter: a read that reaches the oldest run searches it anyway.
+   * The memtable's entries as a run; when nothing older exists (`oldest`), without its
+   * deletions.
    */
   static fromMemtable(memtable: Memtable, oldest: boolean): SortedRun {
     const keys = new Array<string>(memtable.size);
@@ -55,7 +58,7 @@ export class SortedRun {
     });
     keys.length = length;
     slots.length = length;
-    return SortedRun.filtered(keys, slots, prefixesOf(keys), oldest);
+    return new SortedRun(keys, slots, prefixesOf(keys));
   }
 
   /**
@@ -122,14 +125,7 @@ export class SortedRun {
     }
     runKeys.length = length;
     runSlots.length = length;
-    return SortedRun.filtered(runKeys, runSlots, length === distinct ? prefixes : prefixes.slice(0, length), oldest);
-  }
-
-  /** A run of these entries, with a Bloom filter of their prefixes where filterFor gives one. */
-  private static filtered(keys: string[], slots: Slot[], prefixes: Float64Array, oldest: boolean): SortedRun {
-    const filter = filterFor(keys.length, oldest);
-    if (filter !== undefined) for (const prefix of prefixes) filter.add(prefix);
-    return new SortedRun(keys, slots, prefixes, filter);
+    return new SortedRun(runKeys, runSlots, length === distinct ? prefixes : prefixes.slice(0, length));
   }
 
   /**
@@ -155,24 +151,35 @@ export class SortedRun {
     return low;
   }
 
-  /** The slot stored for key here (null: deleted here), or undefined if the run does not hold it. */
-  get(key: string, prefix = keyPrefix(key)): Slot | undefined {
-    if (this.filter !== undefined && !this.filter.mightHold(prefix)) return undefined;
+  /**
+   * The slot stored for key here (null: deleted here), or undefined if the run does not hold it.
+   * With `olderRunsBehind`, a run of filteredRunEntries keys or more first asks its Bloom filter,
+   * built at the first such read.
+   */
+  get(key: string, prefix = keyPrefix(key), olderRunsBehind = false): Slot | undefined {
+    if (olderRunsBehind && this.keys.length >= filteredRunEntries && !this.prefixFilter().mightHold(prefix)) return undefined;
     const position = this.lowerBound(key, prefix);
     return position < this.keys.length && this.prefixes[position] === prefix && this.keys[position] === key ? this.slots[position] : undefined;
+  }
+
+  /** Whether the run's Bloom filter has been built (for tests and diagnostics). */
+  get hasFilter(): boolean {
+    return this.filter !== undefined;
+  }
+
+  /** The Bloom filter of the run's prefixes, built on first use (runs never change). */
+  private prefixFilter(): PrefixFilter {
+    if (this.filter === undefined) {
+      const filter = new PrefixFilter(this.prefixes.length);
+      for (const prefix of this.prefixes) filter.add(prefix);
+      this.filter = filter;
+    }
+    return this.filter;
   }
 }
 
 /** Runs smaller than this get no filter: searching them costs about what filtering would. */
 const filteredRunEntries = 1024;
-
-/**
- * An empty filter for a run of `entries` keys, or none: the oldest run gets none (a read that
- * reaches it searches it anyway), nor does a run under filteredRunEntries.
- */
-export function filterFor(entries: number, oldest: boolean): PrefixFilter | undefined {
-  return oldest || entries < filteredRunEntries ? undefined : new PrefixFilter(entries);
-}
 
 function prefixesOf(keys: readonly string[]): Float64Array {
   const prefixes = new Float64Array(keys.length);

@@ -145,7 +145,12 @@ describe('LsmIndex', () => {
       }
     }
     assert.ok(index.shape.runLengths.filter((length) => length >= 1024).length >= 2, `several filtered runs: ${index.shape.runLengths.join(' ')}`);
+    assert.equal(index.shape.runsWithFilters, 0, 'writes alone build no Bloom filter');
     for (let i = 0; i < 25_000; i++) assert.equal(index.get(keyOf(i)), model.get(keyOf(i)), keyOf(i));
+    // Every run of 1,024 keys or more but the oldest (searched anyway) has built its filter.
+    const { runLengths, runsWithFilters } = index.shape;
+    assert.equal(runsWithFilters, runLengths.slice(0, -1).filter((length) => length >= 1024).length, `filters built by reads: ${runLengths.join(' ')}`);
+    assert.ok(runsWithFilters >= 1);
     assertReadsLike(index.snapshot(), model, keyOf(7), 'snapshot');
   });
 
@@ -253,9 +258,14 @@ describe('SortedRun.fromUnsorted', () => {
       const expected = lastWrites(writes, oldest);
       assert.deepEqual(contents(run), expected, `oldest ${oldest}`);
       assert.deepEqual([...run.prefixes], run.keys.map(keyPrefix), 'each key keeps its prefix');
-      assert.equal(run.filter !== undefined, !oldest, 'a filter unless oldest');
+      assert.equal(run.hasFilter, false, 'no Bloom filter until a read asks for one');
       const expectedSlots = new Map(expected);
-      for (const [key] of writes.slice(0, 1000)) assert.equal(run.get(key), expectedSlots.get(key), key);
+      for (const [key] of writes.slice(0, 1000)) {
+        assert.equal(run.get(key), expectedSlots.get(key), key);
+        assert.equal(run.get(key, keyPrefix(key), true), expectedSlots.get(key), `${key}, through the filter`);
+      }
+      for (const absent of ['usex', 'zzz', '']) assert.equal(run.get(absent, keyPrefix(absent), true), undefined, absent);
+      assert.equal(run.hasFilter, true, 'built by the first read with older runs behind the run');
     }
   });
 });
