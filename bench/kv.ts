@@ -193,7 +193,14 @@ function makeKeyPool(): Buffer[] {
 
 const values: Buffer[] = Array.from({ length: 8 }, () => randomBytes(valueBytes));
 
+/** `global.gc` when node runs with --expose-gc (the npm script passes it). */
+const collectGarbage = (globalThis as { gc?: () => void }).gc;
+
 async function measure(engineName: EngineName, clients: number, options: Options, base: string, keys: Buffer[]): Promise<Run> {
+  // Each run starts with the garbage of the runs before it collected, so that no engine pays in
+  // its window for a full collection of another engine's heap (a store's index of half a
+  // million keys becomes garbage when it closes).
+  collectGarbage?.();
   const dir = await mkdtemp(join(base, `${engineName}-`));
   let engine: CommitEngine | undefined;
   try {
