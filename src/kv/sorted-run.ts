@@ -11,7 +11,7 @@
  * A run of 1,024 keys or more also gets a Bloom filter of its prefixes, so that point reads skip
  * it when it cannot hold the key, but only once a point read asks for it with older runs behind
  * the run (the oldest run is searched anyway): a store that only writes never builds one, and
- * building a filter for every run that folds and merges make cost about 10% of the commit rate
+ * building a filter for every run that folds and merges make cost about 6% of the CPU per commit
  * at 256 writers (bench/README, "Bloom filters built on first read").
  */
 import { assert } from '../errors.js';
