@@ -3,9 +3,11 @@
  * with key and value, or del with key). A log record's payload is one or more batches back to
  * back, with consecutive sequence numbers: a group commit writes its commits as one record.
  * Decoding checks every length against the payload, so a malformed payload is an error, never
- * a misread.
+ * a misread. Recovery replays through appendBatchChanges, which makes the index's strings
+ * straight from the payload; decodeBatch(es) give ops as byte views.
  */
 import { CarveError, ErrorCodes } from '../errors.js';
+import { latin1Slice } from './bytes.js';
 
 export type BatchOp =
   | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
@@ -48,38 +50,83 @@ export function encodeBatch(batch: Batch): Uint8Array {
 
 /** The one batch a payload holds (anything after it is malformed). */
 export function decodeBatch(payload: Uint8Array, path: string, recordOffset: number): Batch {
-  const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  const { batch, endOffset } = decodeBatchAt(view, 0, path, recordOffset);
+  const view = viewOf(payload);
+  const ops: BatchOp[] = [];
+  const endOffset = walkBatch(view, 0, path, recordOffset, opCollector(view, ops));
   if (endOffset !== view.length) malformedBatch(`${view.length - endOffset} trailing bytes`, path, recordOffset);
-  return batch;
+  return { sequence: view.readDoubleLE(0), ops };
 }
 
 /** The batches of a record's payload, in order: at least one, filling it exactly. */
 export function decodeBatches(payload: Uint8Array, path: string, recordOffset: number): Batch[] {
-  const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const view = viewOf(payload);
   const batches: Batch[] = [];
-  let offset = 0;
-  do {
-    const { batch, endOffset } = decodeBatchAt(view, offset, path, recordOffset);
-    const previous = batches[batches.length - 1];
-    if (previous !== undefined && batch.sequence !== previous.sequence + 1) {
-      malformedBatch(`batch at payload offset ${offset} has sequence ${batch.sequence} after ${previous.sequence}`, path, recordOffset);
-    }
-    batches.push(batch);
-    offset = endOffset;
-  } while (offset < view.length);
+  let ops: BatchOp[] = [];
+  const collect = opCollector(view, () => ops);
+  walkBatches(view, path, recordOffset, (sequence) => {
+    ops = [];
+    batches.push({ sequence, ops });
+  }, collect);
   return batches;
+}
+
+/**
+ * The changes of a record's batches as the store applies them (commit-encoding.ts's Changes:
+ * key, new value or undefined for a delete, … as latin1 strings), appended to `changes`, with
+ * the same checks as decodeBatches; returns the last batch's sequence number. Recovery replays
+ * whole logs through it: no object per batch or op, only the strings the index keeps.
+ */
+export function appendBatchChanges(payload: Uint8Array, path: string, recordOffset: number, changes: Array<string | undefined>): number {
+  const view = viewOf(payload);
+  return walkBatches(view, path, recordOffset, undefined, (type, keyStart, keyEnd, valueStart, valueEnd) => {
+    changes.push(latin1Slice(view, keyStart, keyEnd), type === opPut ? latin1Slice(view, valueStart, valueEnd) : undefined);
+  });
+}
+
+/** Visits one op: its type, and its key's and value's byte ranges in the payload (an empty value for a delete). */
+type OpVisitor = (type: typeof opPut | typeof opDel, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number) => void;
+
+function viewOf(payload: Uint8Array): Buffer {
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+/** Collects the ops it visits, as views into `view`, into `into` (or the array it returns now). */
+function opCollector(view: Buffer, into: BatchOp[] | (() => BatchOp[])): OpVisitor {
+  const target = typeof into === 'function' ? into : () => into;
+  return (type, keyStart, keyEnd, valueStart, valueEnd) => {
+    const key = view.subarray(keyStart, keyEnd);
+    target().push(type === opDel ? { type: 'del', key } : { type: 'put', key, value: view.subarray(valueStart, valueEnd) });
+  };
+}
+
+/**
+ * Checks and visits the batches filling `view`: at least one, with consecutive sequence
+ * numbers. Returns the last one's sequence number.
+ */
+function walkBatches(view: Buffer, path: string, recordOffset: number, onBatch: ((sequence: number) => void) | undefined, onOp: OpVisitor): number {
+  let offset = 0;
+  let previous: number | undefined;
+  do {
+    if (offset + batchHeaderBytes > view.length) malformedBatch('shorter than its header', path, recordOffset);
+    const sequence = view.readDoubleLE(offset);
+    if (previous !== undefined && sequence !== previous + 1) {
+      malformedBatch(`batch at payload offset ${offset} has sequence ${sequence} after ${previous}`, path, recordOffset);
+    }
+    onBatch?.(sequence);
+    offset = walkBatch(view, offset, path, recordOffset, onOp);
+    previous = sequence;
+  } while (offset < view.length);
+  return previous;
 }
 
 function malformedBatch(why: string, path: string, recordOffset: number): never {
   throw new CarveError(ErrorCodes.CORRUPT, `malformed batch record: ${why}`, { path, offset: recordOffset });
 }
 
-function decodeBatchAt(view: Buffer, start: number, path: string, recordOffset: number): { batch: Batch; endOffset: number } {
+/** Checks the batch at `start` and visits its ops in order; returns where it ends. */
+function walkBatch(view: Buffer, start: number, path: string, recordOffset: number, visit: OpVisitor): number {
   if (start + batchHeaderBytes > view.length) malformedBatch('shorter than its header', path, recordOffset);
-  const sequence = view.readDoubleLE(start);
   const count = view.readUInt32LE(start + 8);
-  const ops: BatchOp[] = [];
   let offset = start + batchHeaderBytes;
   for (let i = 0; i < count; i++) {
     if (offset + 5 > view.length) malformedBatch(`op ${i} runs past the record`, path, recordOffset);
@@ -87,10 +134,11 @@ function decodeBatchAt(view: Buffer, start: number, path: string, recordOffset: 
     const keyBytes = view.readUInt32LE(offset + 1);
     offset += 5;
     if (offset + keyBytes > view.length) malformedBatch(`key of op ${i} runs past the record`, path, recordOffset);
-    const key = view.subarray(offset, offset + keyBytes);
-    offset += keyBytes;
+    const keyStart = offset;
+    const keyEnd = offset + keyBytes;
+    offset = keyEnd;
     if (type === opDel) {
-      ops.push({ type: 'del', key });
+      visit(opDel, keyStart, keyEnd, keyEnd, keyEnd);
       continue;
     }
     if (type !== opPut) malformedBatch(`op ${i} has unknown type ${String(type)}`, path, recordOffset);
@@ -98,8 +146,8 @@ function decodeBatchAt(view: Buffer, start: number, path: string, recordOffset: 
     const valueBytes = view.readUInt32LE(offset);
     offset += 4;
     if (offset + valueBytes > view.length) malformedBatch(`value of op ${i} runs past the record`, path, recordOffset);
-    ops.push({ type: 'put', key, value: view.subarray(offset, offset + valueBytes) });
+    visit(opPut, keyStart, keyEnd, offset, offset + valueBytes);
     offset += valueBytes;
   }
-  return { batch: { sequence, ops }, endOffset: offset };
+  return offset;
 }

@@ -24,8 +24,7 @@ import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { readFileIfExists } from '../storage/files.js';
 import { joinPath, parentPath } from '../storage/paths.js';
 import type { Storage } from '../storage/storage.js';
-import { decodeBatches } from './batch-codec.js';
-import { bytesToLatin1 } from './bytes.js';
+import { appendBatchChanges } from './batch-codec.js';
 import { dataFileName, parseDataFileLatin1 } from './data-file.js';
 import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-file.js';
 import { type ReadLog, logHeaderBytes, parseLog } from './log-format.js';
@@ -156,10 +155,7 @@ export async function recoverDirectory(
   for (const log of toReplay.slice(0, replayCount)) {
     for (const record of log.parsed.records) {
       if (record.offset >= log.keepBytes) break;
-      for (const batch of decodeBatches(record.payload, log.path, record.offset)) {
-        sequence = Math.max(sequence, batch.sequence);
-        for (const op of batch.ops) changes.push(bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined);
-      }
+      sequence = Math.max(sequence, appendBatchChanges(record.payload, log.path, record.offset, changes));
     }
   }
 

@@ -12,8 +12,8 @@
  * still read.
  *
  * Batch codec (batch-codec.ts): any batch round-trips; a record's payload of several batches back
- * to back decodes in order (decodeBatches), and a cut inside it or a gap in their sequence numbers
- * is E_CORRUPT; every malformed payload (short, ops running past the end, unknown op type,
+ * to back decodes in order (decodeBatches, and appendBatchChanges, recovery's flat form), and a
+ * cut inside it or a gap in their sequence numbers is E_CORRUPT; every malformed payload (short, ops running past the end, unknown op type,
  * trailing bytes, any truncation or extension of a valid one) is E_CORRUPT with the path and
  * record offset, never a misread.
  *
@@ -34,7 +34,7 @@ import {
   recordHeaderBytes,
   decodeLogHeader,
 } from '../../src/kv/log-format.js';
-import { type Batch, type BatchOp, decodeBatch, decodeBatches, encodeBatch, encodedBatchBytes } from '../../src/kv/batch-codec.js';
+import { type Batch, type BatchOp, appendBatchChanges, decodeBatch, decodeBatches, encodeBatch, encodedBatchBytes } from '../../src/kv/batch-codec.js';
 import { parseDataFile, writeDataFile } from '../../src/kv/data-file.js';
 import type { EntryCursor } from '../../src/kv/merged-entries.js';
 import { bytesToLatin1, concatBytes } from '../../src/kv/bytes.js';
@@ -434,19 +434,29 @@ describe('batch codec', () => {
           decoded.map((batch) => [batch.sequence, showOps(batch.ops)]),
           batches.map((batch) => [batch.sequence, showOps(batch.ops)]),
         );
+        // What recovery replays: the same ops as the store's flat latin1 changes.
+        const changes: Array<string | undefined> = [];
+        assert.equal(appendBatchChanges(encoded, logPath, 96, changes), batches[batches.length - 1]!.sequence, 'the last sequence');
+        assert.deepEqual(
+          changes,
+          batches.flatMap((batch) => batch.ops.flatMap((op) => [bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined])),
+        );
         const bounds = new Set(batches.map((_, i) => Buffer.concat(batches.slice(0, i + 1).map((batch) => encodeBatch(batch))).length));
         const cut = pick % encoded.length;
         if (!bounds.has(cut) && cut > 0) {
           assert.throws(() => decodeBatches(encoded.subarray(0, cut), logPath, 4242), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 4242 }));
+          assert.throws(() => appendBatchChanges(encoded.subarray(0, cut), logPath, 4242, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 4242 }));
         }
         if (batches.length > 1) {
           const gap = Buffer.concat(batches.map((batch, i) => encodeBatch({ ...batch, sequence: batch.sequence + (i === batches.length - 1 ? 1 : 0) })));
           assert.throws(() => decodeBatches(gap, logPath, 8), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 8 }));
+          assert.throws(() => appendBatchChanges(gap, logPath, 8, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 8 }));
         }
       }),
       { numRuns: 300 },
     );
     assert.throws(() => decodeBatches(new Uint8Array(0), logPath, 16), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 16 }));
+    assert.throws(() => appendBatchChanges(new Uint8Array(0), logPath, 16, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 16 }));
   });
 
   it('hand-made malformed payloads are E_CORRUPT', () => {
@@ -477,6 +487,7 @@ describe('batch codec', () => {
     ];
     for (const [name, payload] of cases) {
       assert.throws(() => decodeBatch(payload, logPath, 128), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 128 }), name);
+      assert.throws(() => appendBatchChanges(payload, logPath, 128, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 128 }), `${name} (replay)`);
     }
   });
 
