@@ -6,6 +6,7 @@
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
  */
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,15 +59,46 @@ export async function tempNodeStorage(prefix = 'carve-kv-'): Promise<{ storage: 
   return { storage, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** A held datasync: `reached` resolves when a datasync arrives at the hold; `release` lets it run. */
+/**
+ * Temp NodeStorages for one test file, each in its own directory, all removed when the file's
+ * tests end (node:test's `after`).
+ */
+export function tempNodeStorages(prefix: string): () => Promise<{ storage: NodeStorage; dir: string }> {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+  return async () => {
+    const made = await tempNodeStorage(prefix);
+    cleanups.push(made.cleanup);
+    return made;
+  };
+}
+
+/** A held operation: `reached` resolves when it arrives at the hold; `release` lets it run. */
 export interface Hold {
   readonly reached: Promise<void>;
   release(): void;
 }
 
-interface PendingHold {
-  reachedResolve: () => void;
-  released: Promise<void>;
+/** A hold, and `arrive`, which the held operation awaits: it resolves once the hold is released. */
+export function newHold(): Hold & { arrive(): Promise<void> } {
+  let reachedResolve!: () => void;
+  const reached = new Promise<void>((resolve) => {
+    reachedResolve = resolve;
+  });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return {
+    reached,
+    release,
+    arrive: () => {
+      reachedResolve();
+      return released;
+    },
+  };
 }
 
 /** Delegating Storage that instruments datasync/sync; see the file header. */
@@ -81,7 +113,7 @@ export class ControlledStorage extends DelegatingStorage {
   maxInFlight = 0;
   /** 1-based: the datasync with this ordinal throws EIO (without calling the inner datasync). */
   failDatasyncAt: number | undefined;
-  private holds: PendingHold[] = [];
+  private holds: Array<ReturnType<typeof newHold>> = [];
 
   constructor(inner: Storage) {
     super(inner, `controlled(${inner.description})`);
@@ -89,16 +121,9 @@ export class ControlledStorage extends DelegatingStorage {
 
   /** The next datasync to arrive waits until the returned hold is released. */
   holdNextDatasync(): Hold {
-    let reachedResolve!: () => void;
-    const reached = new Promise<void>((resolve) => {
-      reachedResolve = resolve;
-    });
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    this.holds.push({ reachedResolve, released });
-    return { reached, release };
+    const hold = newHold();
+    this.holds.push(hold);
+    return hold;
   }
 
   /** A datasync, or (`action` given) a write through an O_DSYNC handle, instrumented. */
@@ -108,11 +133,7 @@ export class ControlledStorage extends DelegatingStorage {
     this.inFlight += 1;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
-      const hold = this.holds.shift();
-      if (hold !== undefined) {
-        hold.reachedResolve();
-        await hold.released;
-      }
+      await this.holds.shift()?.arrive();
       if (ordinal === this.failDatasyncAt) {
         throw new CarveError(ErrorCodes.EIO, 'injected: input/output error during writeback', { path: handle.path });
       }

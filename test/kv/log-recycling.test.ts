@@ -15,7 +15,7 @@
  * - an earlier log with a record past where it had been written when the next log began is
  *   E_CORRUPT (a second defence, after the salt, against old records).
  */
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,18 +28,9 @@ import { firstFillBytes } from '../../src/kv/log-space.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { DelegatingStorage } from '../support/delegating-storage.js';
-import { b, carveError, latin1 as text, tempNodeStorage } from './kv-helpers.js';
+import { b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const cleanup of cleanups) await cleanup();
-});
-
-async function temp(): Promise<{ storage: NodeStorage; dir: string }> {
-  const made = await tempNodeStorage('carve-kv-recycle-');
-  cleanups.push(made.cleanup);
-  return made;
-}
+const temp = tempNodeStorages('carve-kv-recycle-');
 
 /** The log file `name` of the store in `dir`, parsed. */
 async function readLog(dir: string, name: string): Promise<ReadLog> {
@@ -117,20 +108,11 @@ describe('log recycling', () => {
   it('a crash during a checkpoint replays the recycled log and the newer one: old records after its own are no torn tail', { timeout: 60_000 }, async () => {
     const { storage: disk, dir } = await temp();
     // Holds the data file's rename into place, so that a crash image is taken mid-checkpoint.
-    let releaseRename: () => void = () => undefined;
+    const rename = newHold();
     let holding = false;
-    let renameReached: () => void = () => undefined;
-    const reached = new Promise<void>((resolve) => {
-      renameReached = resolve;
-    });
     class HoldDataFileRename extends DelegatingStorage {
       override async rename(fromPath: string, toPath: string): Promise<void> {
-        if (holding && toPath.endsWith('data.ckpt')) {
-          renameReached();
-          await new Promise<void>((resolve) => {
-            releaseRename = resolve;
-          });
-        }
+        if (holding && toPath.endsWith('data.ckpt')) await rename.arrive();
         return super.rename(fromPath, toPath);
       }
     }
@@ -145,11 +127,11 @@ describe('log recycling', () => {
       await db.put(b('k0'), b('in the recycled log'));
       holding = true;
       const checkpoint = db.checkpoint(); // log 4 starts; the data file (naming log 3) is held
-      await reached;
+      await rename.reached;
       await db.put(b('k1'), b('in the newer log'));
       image = await crashImage(dir);
       holding = false;
-      releaseRename();
+      rename.release();
       await checkpoint;
     } finally {
       await db.close();

@@ -16,7 +16,7 @@
  * E_INVALID_ARGUMENT and creates nothing. Automatic checkpoints wait for the log to outgrow both
  * the threshold and the data file.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ErrorCodes } from '../../src/errors.js';
@@ -31,7 +31,7 @@ import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { b, carveError, hex, seededRandom, tempNodeStorage } from './kv-helpers.js';
+import { b, carveError, hex, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
   readonly name: string;
@@ -43,10 +43,7 @@ interface Backend {
   readonly storeDefaults: KvOptions;
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const cleanup of cleanups) await cleanup();
-});
+const tempStorage = tempNodeStorages('carve-kv-store-');
 
 const backends: readonly Backend[] = [
   // Small fills in the simulation: it copies every byte a write carries, and 4 MiB chunks of
@@ -55,11 +52,7 @@ const backends: readonly Backend[] = [
   { name: 'SimStorage', make: async () => new SimStorage(), modelRuns: 150, storeDefaults: { logPreallocationBytes: 2 * spacePageBytes, memtableEntries: 3 } },
   {
     name: 'NodeStorage',
-    make: async () => {
-      const temp = await tempNodeStorage('carve-kv-store-');
-      cleanups.push(temp.cleanup);
-      return temp.storage;
-    },
+    make: async () => (await tempStorage()).storage,
     modelRuns: 40,
     storeDefaults: { memtableEntries: 5 },
   },
