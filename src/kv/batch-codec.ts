@@ -4,7 +4,8 @@
  * back, with consecutive sequence numbers: a group commit writes its commits as one record.
  * Decoding checks every length against the payload, so a malformed payload is an error, never
  * a misread. Recovery replays through appendBatchChanges, which makes the index's strings
- * straight from the payload; decodeBatch(es) give ops as byte views.
+ * straight from the payload; decodeBatch(es), which give ops as byte views, serve the tests and
+ * the benchmarks.
  */
 import { CarveError, ErrorCodes } from '../errors.js';
 import { latin1Slice } from './bytes.js';
@@ -52,7 +53,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
 export function decodeBatch(payload: Uint8Array, path: string, recordOffset: number): Batch {
   const view = viewOf(payload);
   const ops: BatchOp[] = [];
-  const endOffset = walkBatch(view, 0, path, recordOffset, opCollector(view, ops));
+  const endOffset = walkBatch(view, 0, path, recordOffset, opCollector(view, () => ops));
   if (endOffset !== view.length) malformedBatch(`${view.length - endOffset} trailing bytes`, path, recordOffset);
   return { sequence: view.readDoubleLE(0), ops };
 }
@@ -74,7 +75,9 @@ export function decodeBatches(payload: Uint8Array, path: string, recordOffset: n
  * The changes of a record's batches as the store applies them (commit-encoding.ts's Changes:
  * key, new value or undefined for a delete, … as latin1 strings), appended to `changes`, with
  * the same checks as decodeBatches; returns the last batch's sequence number. Recovery replays
- * whole logs through it: no object per batch or op, only the strings the index keeps.
+ * whole logs through it: no object per batch or op, only the strings the index keeps. A
+ * malformed payload throws after its changes before the fault were appended: the caller
+ * discards `changes` then (recovery fails as a whole).
  */
 export function appendBatchChanges(payload: Uint8Array, path: string, recordOffset: number, changes: Array<string | undefined>): number {
   const view = viewOf(payload);
@@ -90,9 +93,8 @@ function viewOf(payload: Uint8Array): Buffer {
   return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
-/** Collects the ops it visits, as views into `view`, into `into` (or the array it returns now). */
-function opCollector(view: Buffer, into: BatchOp[] | (() => BatchOp[])): OpVisitor {
-  const target = typeof into === 'function' ? into : () => into;
+/** Collects the ops it visits, as views into `view`, into the array `target` returns at each op. */
+function opCollector(view: Buffer, target: () => BatchOp[]): OpVisitor {
   return (type, keyStart, keyEnd, valueStart, valueEnd) => {
     const key = view.subarray(keyStart, keyEnd);
     target().push(type === opDel ? { type: 'del', key } : { type: 'put', key, value: view.subarray(valueStart, valueEnd) });

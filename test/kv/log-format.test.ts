@@ -40,6 +40,7 @@ import type { EntryCursor } from '../../src/kv/merged-entries.js';
 import { bytesToLatin1, concatBytes } from '../../src/kv/bytes.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readWholeFile } from '../../src/storage/files.js';
+import { DelegatingFileHandle } from '../support/delegating-storage.js';
 import { carveError, hex } from './kv-helpers.js';
 
 const logPath = 'db/log-000007.wal';
@@ -519,13 +520,23 @@ function arrayCursor(entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>):
   };
 }
 
-async function dataFileBytes(firstLogNumber: number, entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>): Promise<Buffer> {
+/** A handle that records the size of every write it passes on. */
+class WriteSizes extends DelegatingFileHandle {
+  readonly sizes: number[] = [];
+  override write(data: Uint8Array, positionBytes: number): Promise<number> {
+    this.sizes.push(data.length);
+    return super.write(data, positionBytes);
+  }
+}
+
+async function dataFileBytes(firstLogNumber: number, entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>, writes?: number[]): Promise<Buffer> {
   const storage = new SimStorage();
-  const handle = await storage.open('data.ckpt', 'wx');
+  const handle = new WriteSizes(await storage.open('data.ckpt', 'wx'));
   const written = await writeDataFile(handle, firstLogNumber, arrayCursor(entries));
   await handle.close();
   const bytes = Buffer.from(await readWholeFile(storage, 'data.ckpt'));
   assert.equal(written, bytes.length, 'writeDataFile returns the bytes written');
+  writes?.push(...handle.sizes);
   return bytes;
 }
 
@@ -555,16 +566,26 @@ describe('data file', () => {
     assert.deepEqual(showEntries(parsed.entries), showEntries(entries));
   });
 
-  it('round-trips entries larger than the write chunk', async () => {
+  it('round-trips entries larger than the write chunk, each written alone, and goes back to 128 KiB chunks after them', async () => {
     const big = new Uint8Array(1.5 * 1024 * 1024).map((_, i) => (i * 7) & 0xff);
+    const small = (i: number): [Uint8Array, Uint8Array] => [Buffer.from(`e${String(i).padStart(5, '0')}`), new Uint8Array(200).fill(i & 0xff)];
     const entries: Array<[Uint8Array, Uint8Array]> = [
       [Buffer.from('a'), Buffer.from('small')],
       [Buffer.from('b'), big],
       [Buffer.from('c'), big.subarray(0, 900 * 1024)],
       [Buffer.from('d'), big.subarray(0, 900 * 1024)],
+      ...Array.from({ length: 3000 }, (_, i) => small(i)), // about 630 KB after the big ones
     ];
-    const parsed = parseDataFile(await dataFileBytes(5, entries), dataPath);
+    const writes: number[] = [];
+    const parsed = parseDataFile(await dataFileBytes(5, entries, writes), dataPath);
     assert.deepEqual(showEntries(parsed.entries), showEntries(entries));
+    const chunkBytes = 128 * 1024;
+    const entryBytes = (value: Uint8Array) => 8 + 1 + value.length;
+    // The body's writes (the footer and header come last): a small chunk, the three big entries
+    // one write each, then chunks of at most 128 KiB again.
+    const body = writes.slice(0, -2);
+    assert.deepEqual(body.slice(1, 4), [entryBytes(big), entryBytes(big.subarray(0, 900 * 1024)), entryBytes(big.subarray(0, 900 * 1024))]);
+    assert.ok(body.slice(4).length >= 4 && body.slice(4).every((size) => size <= chunkBytes), `writes after the big entries: ${body.slice(4).join(' ')}`);
   });
 
   it('every truncation is a typed error (E_CORRUPT once the header is whole)', async () => {
