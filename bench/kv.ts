@@ -529,6 +529,9 @@ async function main(): Promise<void> {
   }
   const carveChoice = chooseCarve(options.carveFrom);
   if (carveChoice.note !== undefined) progress(`bench/kv: ${carveChoice.note}`);
+  if (options.commits && collectGarbage === undefined) {
+    progress('bench/kv: node runs without --expose-gc, so runs do not start with a collected heap (npm run bench:kv passes it)');
+  }
   useCarve(await loadCarve(carveChoice.from));
   const base = await chooseBaseDir(options.dir);
   const runDir = await mkdtemp(join(base, 'carve-bench-kv-'));

@@ -19,9 +19,9 @@
  * Memory: per key, the key and the value as one-byte-per-char strings, and in the index two
  * pointers and an 8-byte prefix (a run's arrays; in the memtable, a B+ tree slot), plus 1.25 B of
  * Bloom filter in the runs above the oldest once point reads have built them. With 16-byte keys
- * and 100-byte values and 1M keys, that is 182 B of heap and 268–279 B of RSS per key right
- * after loading (a merge may be under way), 168–173 B and 198–247 B after a reopen
- * (`npm run -s bench:kv -- --memory-only`). A merge holds its two inputs and its output until
+ * and 100-byte values and 1M keys, that is 182 B of heap and 268–270 B of RSS per key right
+ * after loading (a merge may be under way), 173 B and 198–223 B after a reopen
+ * (`npm run -s bench:kv -- --memory-only`, twice, at 59e4566). A merge holds its two inputs and its output until
  * it ends, so the index briefly needs up to twice the pointers of the runs it merges.
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';

@@ -134,6 +134,7 @@ describe('log recycling', () => {
       rename.release();
       await checkpoint;
     } finally {
+      rename.release(); // should anything above throw, the held checkpoint must not keep close() waiting
       await db.close();
     }
     const recycled = await readLog(image.dir, 'log-000003.wal');
