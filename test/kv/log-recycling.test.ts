@@ -45,6 +45,22 @@ async function crashImage(fromDir: string): Promise<{ storage: NodeStorage; dir:
   return image;
 }
 
+/**
+ * Opens the store in `dir`/db, commits once, puts what `makeSpare` makes where the spare goes,
+ * checkpoints (retiring log 1), runs `check`, and closes the store.
+ */
+async function checkpointOverSpare(storage: Storage, dir: string, makeSpare: (path: string) => Promise<unknown>, check: (db: KvStore) => Promise<void>): Promise<void> {
+  const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+  try {
+    await db.put(b('a'), b('1'));
+    await makeSpare(join(dir, 'db', spareLogName));
+    await db.checkpoint();
+    await check(db);
+  } finally {
+    await db.close();
+  }
+}
+
 describe('log recycling', () => {
   it('keeps the covered log as the spare, and makes the next log from it: its size, its salt plus 1, its old records after the header', async () => {
     const { storage, dir } = await temp();
@@ -152,17 +168,11 @@ describe('log recycling', () => {
 
   it('removes a spare that is not a log and makes the log fresh; with logRecycling off, keeps no spare', async () => {
     const { storage, dir } = await temp();
-    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
-    try {
-      await db.put(b('a'), b('1'));
-      await writeFile(join(dir, 'db', spareLogName), 'not a log at all, and longer than a log header is: '.repeat(4));
-      await db.checkpoint();
+    await checkpointOverSpare(storage, dir, (path) => writeFile(path, 'not a log at all, and longer than a log header is: '.repeat(4)), async () => {
       const fresh = await readLog(dir, 'log-000002.wal');
       assert.deepEqual([fresh.tornBytes, fresh.bytes.length], [0, firstFillBytes], 'a fresh log 2: its first fill of zeros, nothing old');
       assert.equal((await readLog(dir, spareLogName)).header.logNumber, 1, 'the spare is now log 1');
-    } finally {
-      await db.close();
-    }
+    });
     const plain = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0, logRecycling: false });
     try {
       assert.ok(!(await readdir(join(dir, 'db'))).includes(spareLogName), 'the spare left by the earlier open is removed');
@@ -184,17 +194,11 @@ describe('log recycling', () => {
 
   it('makes the log fresh when the spare is not a file', async () => {
     const { storage, dir } = await temp();
-    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
-    try {
-      await db.put(b('a'), b('1'));
-      await mkdir(join(dir, 'db', spareLogName));
-      await db.checkpoint();
+    await checkpointOverSpare(storage, dir, (path) => mkdir(path), async (db) => {
       await db.put(b('a'), b('2'));
       assert.equal((await stat(join(dir, 'db', spareLogName))).isDirectory(), true, 'still a directory');
       assert.equal((await readLog(dir, 'log-000002.wal')).records.length, 1, 'a fresh log 2 takes the commits');
-    } finally {
-      await db.close();
-    }
+    });
   });
 
   it('cuts the spare to twice the checkpoint threshold, or the data file, at most', async () => {
