@@ -53,6 +53,7 @@ export function encodeBatch(batch: Batch): Uint8Array {
 export function decodeBatch(payload: Uint8Array, path: string, recordOffset: number): Batch {
   const view = viewOf(payload);
   const ops: BatchOp[] = [];
+  if (batchHeaderBytes > view.length) malformedBatch('shorter than its header', path, recordOffset);
   const endOffset = walkBatch(view, 0, path, recordOffset, opCollector(view, () => ops));
   if (endOffset !== view.length) malformedBatch(`${view.length - endOffset} trailing bytes`, path, recordOffset);
   return { sequence: view.readDoubleLE(0), ops };
@@ -125,9 +126,11 @@ function malformedBatch(why: string, path: string, recordOffset: number): never 
   throw new CarveError(ErrorCodes.CORRUPT, `malformed batch record: ${why}`, { path, offset: recordOffset });
 }
 
-/** Checks the batch at `start` and visits its ops in order; returns where it ends. */
+/**
+ * Checks the batch at `start` and visits its ops in order; returns where it ends. The caller has
+ * checked that its header fits.
+ */
 function walkBatch(view: Buffer, start: number, path: string, recordOffset: number, visit: OpVisitor): number {
-  if (start + batchHeaderBytes > view.length) malformedBatch('shorter than its header', path, recordOffset);
   const count = view.readUInt32LE(start + 8);
   let offset = start + batchHeaderBytes;
   for (let i = 0; i < count; i++) {

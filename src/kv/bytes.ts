@@ -16,7 +16,7 @@ type Latin1Codec = Buffer & {
 
 export function bytesToLatin1(bytes: Uint8Array): string {
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return (buffer as Latin1Codec).latin1Slice(0, buffer.length);
+  return latin1Slice(buffer, 0, buffer.length);
 }
 
 /** The bytes buffer[start, end) as a latin1 string. */

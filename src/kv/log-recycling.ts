@@ -36,7 +36,7 @@ import { decodeLogHeader, logHeaderBytes } from './log-format.js';
 export const spareLogName = 'spare.wal';
 
 /** What a spare brings to the log made from it. */
-export interface TakenSpare {
+interface TakenSpare {
   /** The salt of the log it was: the new log's salt must differ from it (see recycledSalt). */
   readonly previousSalt: number;
   /** Its size: written and synced up to here. */

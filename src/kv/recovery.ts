@@ -78,7 +78,7 @@ export async function recoverDirectory(
   storage: Storage,
   directory: string,
   createIfMissing: boolean,
-  options: { keepSpare: boolean } = { keepSpare: true },
+  options: { keepSpare: boolean },
 ): Promise<Recovered> {
   const names = await storage.readdir(directory);
   let firstLogNumber = 1;
