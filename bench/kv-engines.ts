@@ -87,9 +87,13 @@ export async function openEngine(name: EngineName, dir: string): Promise<CommitE
   }
 }
 
+function requireCarve(): CarveModules {
+  if (carveModules === undefined) throw new Error('bench/kv-engines: useCarve() was not called');
+  return carveModules;
+}
+
 async function openCarve(dir: string, name: 'carve' | 'carve-none'): Promise<CommitEngine> {
-  const carve = carveModules;
-  if (carve === undefined) throw new Error('bench/kv-engines: useCarve() was not called');
+  const carve = requireCarve();
   const storage = await carve.NodeStorage.open(dir);
   const store = await carve.KvStore.open(storage, 'db', { durability: name === 'carve-none' ? 'none' : 'sync' });
   const start = { ...store.stats };
@@ -103,8 +107,7 @@ async function openCarve(dir: string, name: 'carve' | 'carve-none'): Promise<Com
 
 /** Carve's log path alone: each put is framed, written and synced as the store does, then dropped. */
 async function openCarveLog(dir: string): Promise<CommitEngine> {
-  const carve = carveModules;
-  if (carve === undefined) throw new Error('bench/kv-engines: useCarve() was not called');
+  const carve = requireCarve();
   const storage = await carve.NodeStorage.open(dir);
   await storage.mkdir('db');
   const log = await carve.createLog(storage, 'db', 1, Math.random, { durableBytes: 0, writtenBytes: 0 }, carve.logWritingFor('sync'));

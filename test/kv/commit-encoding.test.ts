@@ -10,9 +10,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type BatchOp, decodeBatches, encodeBatch } from '../../src/kv/batch-codec.js';
-import { bytesToLatin1 } from '../../src/kv/bytes.js';
-import { type Changes, batchBytesOf, encodeGroup } from '../../src/kv/commit-encoding.js';
+import { batchBytesOf, encodeGroup } from '../../src/kv/commit-encoding.js';
 import { encodeLogHeader, encodeRecords, parseLog } from '../../src/kv/log-format.js';
+import { changesOf } from './kv-helpers.js';
 
 const opArb: fc.Arbitrary<BatchOp> = fc.oneof(
   fc.record({ type: fc.constant('put' as const), key: fc.uint8Array({ maxLength: 40 }), value: fc.uint8Array({ maxLength: 300 }) }),
@@ -21,10 +21,6 @@ const opArb: fc.Arbitrary<BatchOp> = fc.oneof(
 const groupArb = fc
   .tuple(fc.integer({ min: 1, max: 2 ** 40 }), fc.array(fc.array(opArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 10 }))
   .map(([firstSequence, opLists]) => opLists.map((ops, i) => ({ sequence: firstSequence + i, ops })));
-
-function changesOf(ops: readonly BatchOp[]): Changes {
-  return ops.flatMap((op) => [bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined]);
-}
 
 describe('encodeGroup', () => {
   it('writes the same bytes as encodeRecords over the batches back to back, and reads back as the same batches', () => {

@@ -11,7 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CarveError, ErrorCodes, type ErrorCode } from '../../src/errors.js';
+import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { bytesToLatin1 } from '../../src/kv/bytes.js';
+import type { Changes } from '../../src/kv/commit-encoding.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, Storage } from '../../src/storage/storage.js';
 import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
@@ -37,6 +39,11 @@ export function latin1(bytes: Uint8Array): string;
 export function latin1(bytes: Uint8Array | undefined): string | undefined;
 export function latin1(bytes: Uint8Array | undefined): string | undefined {
   return bytes === undefined ? undefined : bytesToLatin1(bytes);
+}
+
+/** A batch's ops as the store's flat changes (key, new value or undefined, … as latin1 strings). */
+export function changesOf(ops: readonly BatchOp[]): Changes {
+  return ops.flatMap((op) => [bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined]);
 }
 
 /** Lets every queued microtask and pending I/O callback run (no timers, no time-based assertions). */

@@ -41,7 +41,7 @@ import { bytesToLatin1, concatBytes } from '../../src/kv/bytes.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readWholeFile } from '../../src/storage/files.js';
 import { DelegatingFileHandle } from '../support/delegating-storage.js';
-import { carveError, hex } from './kv-helpers.js';
+import { carveError, changesOf, hex } from './kv-helpers.js';
 
 const logPath = 'db/log-000007.wal';
 const salt = 0x1234_5678;
@@ -442,24 +442,21 @@ describe('batch codec', () => {
         assert.deepEqual(changes, [
           'earlier',
           undefined,
-          ...batches.flatMap((batch) => batch.ops.flatMap((op) => [bytesToLatin1(op.key), op.type === 'put' ? bytesToLatin1(op.value) : undefined])),
+          ...batches.flatMap((batch) => changesOf(batch.ops)),
         ]);
         const bounds = new Set(batches.map((_, i) => Buffer.concat(batches.slice(0, i + 1).map((batch) => encodeBatch(batch))).length));
         const cut = pick % encoded.length;
         if (!bounds.has(cut) && cut > 0) {
-          assert.throws(() => decodeBatches(encoded.subarray(0, cut), logPath, 4242), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 4242 }));
-          assert.throws(() => appendBatchChanges(encoded.subarray(0, cut), logPath, 4242, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 4242 }));
+          assertCorrupt(decodeBatches, encoded.subarray(0, cut), 4242);
         }
         if (batches.length > 1) {
           const gap = Buffer.concat(batches.map((batch, i) => encodeBatch({ ...batch, sequence: batch.sequence + (i === batches.length - 1 ? 1 : 0) })));
-          assert.throws(() => decodeBatches(gap, logPath, 8), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 8 }));
-          assert.throws(() => appendBatchChanges(gap, logPath, 8, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 8 }));
+          assertCorrupt(decodeBatches, gap, 8);
         }
       }),
       { numRuns: 300 },
     );
-    assert.throws(() => decodeBatches(new Uint8Array(0), logPath, 16), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 16 }));
-    assert.throws(() => appendBatchChanges(new Uint8Array(0), logPath, 16, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 16 }));
+    assertCorrupt(decodeBatches, new Uint8Array(0), 16);
   });
 
   it('hand-made malformed payloads are E_CORRUPT', () => {
@@ -489,8 +486,7 @@ describe('batch codec', () => {
       ['trailing byte', Buffer.concat([header(1), Buffer.from([2]), u32(1), Buffer.from('k'), Buffer.from([0])])],
     ];
     for (const [name, payload] of cases) {
-      assert.throws(() => decodeBatch(payload, logPath, 128), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 128 }), name);
-      assert.throws(() => appendBatchChanges(payload, logPath, 128, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: 128 }), `${name} (replay)`);
+      assertCorrupt(decodeBatch, payload, 128, name);
     }
   });
 
@@ -544,6 +540,15 @@ async function dataFileBytes(firstLogNumber: number, entries: ReadonlyArray<read
 
 const dataPath = 'db/data.ckpt';
 const showEntries = (entries: ReadonlyArray<readonly [Uint8Array, Uint8Array]>) => entries.map(([k, v]) => [hex(k), hex(v)]);
+
+/**
+ * `decode` and recovery's appendBatchChanges both refuse `payload` with E_CORRUPT naming the log
+ * and the record's offset.
+ */
+function assertCorrupt(decode: (payload: Uint8Array, path: string, recordOffset: number) => unknown, payload: Uint8Array, recordOffset: number, name?: string): void {
+  assert.throws(() => decode(payload, logPath, recordOffset), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: recordOffset }), name);
+  assert.throws(() => appendBatchChanges(payload, logPath, recordOffset, []), carveError(ErrorCodes.CORRUPT, { path: logPath, offset: recordOffset }), `${name ?? ''} (replay)`);
+}
 
 describe('data file', () => {
   it('round-trips any contents', async () => {

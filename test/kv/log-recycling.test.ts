@@ -232,7 +232,7 @@ describe('log recycling', () => {
     await second.put(b('b'), b('2'));
     await second.close();
     const log1 = join(dir, 'db', 'log-000001.wal');
-    const parsed = parseLog(await readFile(log1), log1);
+    const parsed = await readLog(dir, 'log-000001.wal');
     const stray = encodeRecord(encodeBatch({ sequence: 99, ops: [{ type: 'put', key: b('a'), value: b('stray') }] }), parsed.header.salt, parsed.validEndOffset);
     await appendFile(log1, stray);
     await assert.rejects(KvStore.open(storage, 'db'), carveError(ErrorCodes.CORRUPT, { path: 'db/log-000001.wal', offset: parsed.validEndOffset }));

@@ -197,6 +197,13 @@ describe('LsmIndex', () => {
   });
 });
 
+/** A run's entries, in order. */
+const contents = (run: SortedRun): Array<[string, Slot]> => run.keys.map((key, i) => [key, run.slots[i]!]);
+
+/** Each key's last slot among `writes` (in write order), in key order; without deletions when `dropDeletions`. */
+const lastWrites = (writes: ReadonlyArray<readonly [string, Slot]>, dropDeletions: boolean): Array<[string, Slot]> =>
+  [...new Map(writes.map(([key, slot]) => [key, slot] as [string, Slot]))].filter(([, slot]) => slot !== null || !dropDeletions).sort(([a], [b]) => compareKeys(a, b));
+
 describe('RunMerge', () => {
   const runArb = fc
     .uniqueArray(fc.tuple(keyArb, fc.option(valueArb, { nil: null })), { selector: ([key]) => key, maxLength: 40 })
@@ -205,14 +212,11 @@ describe('RunMerge', () => {
       const keys = sorted.map(([key]) => key);
       return new SortedRun(keys, sorted.map(([, slot]) => slot), Float64Array.from(keys, keyPrefix));
     });
-  const contents = (run: SortedRun): Array<[string, Slot]> => run.keys.map((key, i) => [key, run.slots[i]!]);
 
   it('merges in steps of any budgets exactly as at once: newer wins, deletions kept or dropped', () => {
     fc.assert(
       fc.property(runArb, runArb, fc.boolean(), fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 20 }), (newer, older, drop, budgets) => {
-        const expected = new Map<string, Slot>(contents(older));
-        for (const [key, slot] of contents(newer)) expected.set(key, slot);
-        const wanted = [...expected].filter(([, slot]) => slot !== null || !drop).sort(([a], [b]) => compareKeys(a, b));
+        const wanted = lastWrites([...contents(older), ...contents(newer)], drop);
         const merge = new RunMerge(newer, older, drop);
         let done = false;
         for (let i = 0; !done; i++) done = merge.step(budgets[i % budgets.length]! || 1);
@@ -226,11 +230,6 @@ describe('RunMerge', () => {
 });
 
 describe('SortedRun.fromUnsorted', () => {
-  /** What a run of these writes must hold: each key's last slot, in key order; no deletions when oldest. */
-  const lastWrites = (writes: ReadonlyArray<readonly [string, Slot]>, oldest: boolean): Array<[string, Slot]> =>
-    [...new Map(writes.map(([key, slot]) => [key, slot] as [string, Slot]))].filter(([, slot]) => slot !== null || !oldest).sort(([a], [b]) => compareKeys(a, b));
-  const contents = (run: SortedRun): Array<[string, Slot]> => run.keys.map((key, i) => [key, run.slots[i]!]);
-
   it('keeps the last write of each key, in key order, whatever the keys share', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(keyArb, fc.option(valueArb, { nil: null })), { maxLength: 300 }), fc.boolean(), (writes, oldest) => {
@@ -252,8 +251,10 @@ describe('SortedRun.fromUnsorted', () => {
       const key = `user${tail.slice(0, 1 + Math.floor(random() * 4)).join('')}`;
       writes.push([key, random() < 0.1 ? null : `v${i}`]);
     }
+    const keys = writes.map(([key]) => key);
+    const slots = writes.map(([, slot]) => slot);
     for (const oldest of [false, true]) {
-      const run = SortedRun.fromUnsorted(writes.map(([key]) => key), writes.map(([, slot]) => slot), oldest);
+      const run = SortedRun.fromUnsorted(keys, slots, oldest);
       const expected = lastWrites(writes, oldest);
       assert.deepEqual(contents(run), expected, `oldest ${oldest}`);
       assert.deepEqual([...run.prefixes], run.keys.map(keyPrefix), 'each key keeps its prefix');
