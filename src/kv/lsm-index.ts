@@ -198,6 +198,11 @@ export class LsmIndex extends Layers {
     };
   }
 
+  /** Folds in the pending writes now, as the next read would (so that a read soon after finds little to fold). */
+  fold(): void {
+    this.beforeRead();
+  }
+
   /** Folds in the pending writes and finishes every pending merge now. */
   settle(): void {
     this.beforeRead();
