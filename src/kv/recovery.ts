@@ -44,6 +44,8 @@ export interface Recovered {
   readonly nextLogNumber: number;
   /** Logs replayed, still needed until the next checkpoint. */
   readonly liveLogs: number[];
+  /** Their bytes (each up to the end of its records). */
+  readonly liveLogBytes: number;
   /** The last log, when it holds no record: reused for new commits instead of a new one. */
   readonly emptyLastLog: Omit<ActiveLog, 'handle' | 'space'> | undefined;
   /** How far the last replayed log is durable (for the next log's header). */
@@ -185,6 +187,7 @@ export async function recoverDirectory(
   if (toReplay.length > replayCount || stale.length > 0) await storage.syncDir(directory);
 
   const lastIsEmpty = last !== undefined && last.keepBytes === logHeaderBytes;
+  const liveReplayed = replayed.filter((log) => !(lastIsEmpty && log === last));
   const highest = last?.number ?? Math.max(firstLogNumber - 1, logs[logs.length - 1]?.number ?? 0);
   return {
     checkpointKeys,
@@ -193,7 +196,8 @@ export async function recoverDirectory(
     sequence,
     dataFileBytes: dataBytes?.length ?? 0,
     nextLogNumber: highest + 1,
-    liveLogs: replayed.filter((log) => !(lastIsEmpty && log === last)).map((log) => log.number),
+    liveLogs: liveReplayed.map((log) => log.number),
+    liveLogBytes: liveReplayed.reduce((sum, log) => sum + log.keepBytes, 0),
     emptyLastLog: lastIsEmpty
       ? {
           path: last.path,

@@ -53,11 +53,14 @@ export interface KvOptions {
   /** 'sync' (default): acknowledged writes survive power loss. 'none': see the module header. */
   durability?: Durability;
   /**
-   * Checkpoint automatically when the log grows past this many bytes, or past the data file's
-   * size if that is larger (default 64 MiB; 0 disables). A checkpoint rewrites the whole data
-   * file, so waiting for as many log bytes as it holds keeps the bytes checkpoints write at most
-   * about one per byte logged however large the store grows (as Redis sizes its AOF rewrites),
-   * and recovery replays at most about as much log as it loads data.
+   * Checkpoint automatically when the logs the data file does not cover grow past this many
+   * bytes, or past the data file's size if that is larger (default 64 MiB; 0 disables). A
+   * checkpoint rewrites the whole data file, so waiting for as many log bytes as it holds keeps
+   * the bytes checkpoints write at most about one per byte logged however large the store grows
+   * (as Redis sizes its AOF rewrites), and recovery replays at most about as much log as it loads
+   * data. Each of those logs but the active one also counts `retiredLogWeightBytes` (1 MiB): a
+   * store reopened after writes starts a new log, so one opened for many short sessions (as
+   * `carve kv put` does) would otherwise keep a log file per session, all read at every open.
    */
   checkpointThresholdBytes?: number;
   /** Create the directory's store if there is none (default true). */
@@ -109,7 +112,9 @@ export class KvStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private checkpointRunning: Promise<void> | undefined;
+  /** Logs before the active one that the data file does not cover yet, and their bytes. */
   private readonly retiredLogs: number[];
+  private retiredLogBytes: number;
   private readonly committer: GroupCommitter;
   /** The last data file's size: the log may grow this far before a checkpoint. */
   private dataFileBytes: number;
@@ -122,6 +127,7 @@ export class KvStore {
     index: LsmIndex,
     sequence: number,
     retiredLogs: number[],
+    retiredLogBytes: number,
     dataFileBytes: number,
     private readonly options: Required<KvOptions>,
     /** How this store's logs are written (logWritingOf). */
@@ -131,6 +137,7 @@ export class KvStore {
     this.index = index;
     this.sequence = sequence;
     this.retiredLogs = retiredLogs;
+    this.retiredLogBytes = retiredLogBytes;
     this.committer = new GroupCommitter(
       log,
       options.durability,
@@ -178,7 +185,19 @@ export class KvStore {
               writing,
             )
           : await openLogForAppend(storage, recovered.emptyLastLog, writing);
-      return new KvStore(storage, directory, lock, log, index, recovered.sequence, recovered.liveLogs, recovered.dataFileBytes, resolved, writing);
+      return new KvStore(
+        storage,
+        directory,
+        lock,
+        log,
+        index,
+        recovered.sequence,
+        recovered.liveLogs,
+        recovered.liveLogBytes,
+        recovered.dataFileBytes,
+        resolved,
+        writing,
+      );
     } catch (error) {
       await lock.release();
       throw error;
@@ -313,28 +332,37 @@ export class KvStore {
       frozen = this.index.snapshot();
     });
     assert(frozen !== undefined && covered !== undefined, 'the rotation ran');
-    await closeLog(covered);
-    const nextLogNumber = covered.logNumber + 1;
+    const retired = covered;
+    const nextLogNumber = retired.logNumber + 1;
     const snapshot = frozen;
     const randomSuffix = () => Math.floor(this.options.random() * 2 ** 32).toString(16).padStart(8, '0');
     let written = 0;
-    await replaceFileAtomicallyWith(
-      this.storage,
-      joinPath(this.directory, dataFileName),
-      async (handle) => {
-        written = await writeDataFile(handle, nextLogNumber, snapshot.cursor());
-      },
-      { randomSuffix },
-    );
+    try {
+      await closeLog(retired);
+      await replaceFileAtomicallyWith(
+        this.storage,
+        joinPath(this.directory, dataFileName),
+        async (handle) => {
+          written = await writeDataFile(handle, nextLogNumber, snapshot.cursor());
+        },
+        { randomSuffix },
+      );
+    } catch (error) {
+      // No data file covers the log just retired: it waits, with the others, for the next one.
+      this.retiredLogs.push(retired.logNumber);
+      this.retiredLogBytes += retired.endOffsetBytes;
+      throw error;
+    }
     this.dataFileBytes = written;
     // The data file now covers every log before `nextLogNumber`: they may go, but for the one
     // just covered, which becomes the spare when logs are recycled.
     for (const logNumber of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
     this.retiredLogs.length = 0;
+    this.retiredLogBytes = 0;
     if (this.writing.recycle) {
       const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, written);
-      await retireToSpare(this.storage, this.directory, covered.path, spareCapBytes).catch(() => undefined);
-    } else await this.storage.unlink(covered.path).catch(() => undefined);
+      await retireToSpare(this.storage, this.directory, retired.path, spareCapBytes).catch(() => undefined);
+    } else await this.storage.unlink(retired.path).catch(() => undefined);
   }
 
   private shouldCheckpoint(): boolean {
@@ -342,7 +370,8 @@ export class KvStore {
     return (
       threshold > 0 &&
       this.checkpointRunning === undefined &&
-      this.committer.activeLog.endOffsetBytes > Math.max(threshold, this.dataFileBytes) &&
+      this.retiredLogBytes + this.retiredLogs.length * retiredLogWeightBytes + this.committer.activeLog.endOffsetBytes >
+        Math.max(threshold, this.dataFileBytes) &&
       !this.closed &&
       this.closing === undefined &&
       this.committer.failed === undefined
@@ -372,6 +401,9 @@ export class KvStore {
   }
 }
 
+
+/** What each log before the active one adds toward the automatic checkpoint (KvOptions.checkpointThresholdBytes). */
+const retiredLogWeightBytes = 1024 * 1024;
 
 /** Sets or deletes each key of `changes` (key, new value or undefined for a delete, …) in order. */
 function applyChanges(index: LsmIndex, changes: Changes): void {

@@ -19,7 +19,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ErrorCodes } from '../../src/errors.js';
+import { CarveError, ErrorCodes } from '../../src/errors.js';
 import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { parseDataFile } from '../../src/kv/data-file.js';
 import { maxKeyBytes, maxValueBytes } from '../../src/kv/limits.js';
@@ -30,8 +30,9 @@ import { KvStore, type KvOptions } from '../../src/kv/store.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
-import type { Storage } from '../../src/storage/storage.js';
-import { b, carveError, hex, seededRandom, tempNodeStorages } from './kv-helpers.js';
+import type { FileHandle, OpenFlags, OpenOptions, Storage } from '../../src/storage/storage.js';
+import { DelegatingStorage } from '../support/delegating-storage.js';
+import { b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
   readonly name: string;
@@ -847,4 +848,61 @@ describe('automatic checkpoints', () => {
     }
     assert.ok((await checkpointedUpTo(storage, 'db')) > first + 1, 'an automatic checkpoint once the log outgrew the data file');
   });
+
+  const logFiles = async (storage: Storage, dir: string): Promise<string[]> => (await storage.readdir(dir)).filter((name) => /^log-\d+\.wal$/.test(name)).sort();
+
+  it('count the logs of earlier sessions: a store opened for many short sessions keeps a few logs, not one per session', async () => {
+    // Each session that writes leaves its log for the next open to replay; each such log
+    // weighs 1 MiB toward the threshold, so a checkpoint comes every four sessions or so here.
+    const storage = new SimStorage();
+    const options: KvOptions = { checkpointThresholdBytes: 4 * 1024 * 1024 };
+    for (let session = 0; session < 20; session++) {
+      const db = await KvStore.open(storage, 'db', options);
+      await db.put(b(`k${session}`), b(`v${session}`));
+      await db.close();
+      const logs = await logFiles(storage, 'db');
+      assert.ok(logs.length <= 6, `after session ${session}: ${logs.join(', ')}`);
+    }
+    const db = await KvStore.open(storage, 'db', options);
+    try {
+      for (let session = 0; session < 20; session++) assert.equal(latin1(db.get(b(`k${session}`))), `v${session}`);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('remove a log whose checkpoint failed once a later checkpoint covers it', async () => {
+    const storage = new FailOpenOnce(new SimStorage());
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      storage.failNextOpenOf = /data\.ckpt/;
+      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC));
+      await db.put(b('b'), b('2'));
+      assert.equal((await logFiles(storage, 'db')).length, 2, 'the failed checkpoint started a log, and kept the one it did not cover');
+      await db.checkpoint();
+      assert.deepEqual(await logFiles(storage, 'db'), ['log-000003.wal'], 'only the log after the checkpoint is left');
+    } finally {
+      await db.close();
+    }
+    const reopened = await KvStore.open(storage, 'db');
+    try {
+      assert.deepEqual([latin1(reopened.get(b('a'))), latin1(reopened.get(b('b')))], ['1', '2']);
+    } finally {
+      await reopened.close();
+    }
+  });
 });
+
+/** Fails the next open of a path matching `failNextOpenOf` with ENOSPC. */
+class FailOpenOnce extends DelegatingStorage {
+  failNextOpenOf: RegExp | undefined;
+
+  override open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
+    if (this.failNextOpenOf?.test(path) === true) {
+      this.failNextOpenOf = undefined;
+      return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
+    }
+    return super.open(path, flags, mode, options);
+  }
+}
