@@ -14,7 +14,8 @@
  * log2(keys / memtableEntries) times through sequential arrays, comparing numeric key prefixes
  * (sorted-run.ts) instead of scattered strings.
  *
- * The first read after some writes (any read: get, entries, size, snapshot) folds them in. A few
+ * The first read after some writes (any read: get, entries, size, snapshot; or fold(), which a
+ * checkpoint calls before it makes commits wait) folds them in. A few
  * (under a quarter of `memtableEntries`) are inserted into the memtable, which stays in cache.
  * More are sorted at once into a run of their own (SortedRun.fromUnsorted), newer than the
  * memtable, which becomes a run first: for random keys that costs about half as much as

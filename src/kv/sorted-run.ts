@@ -79,11 +79,12 @@ export class SortedRun {
     const count = keys.length;
     assert(slots.length === count && count < 2 ** 31, 'one slot per key, positions fit an Int32Array');
     const positionBits = Math.ceil(Math.log2(Math.max(count, 2)));
+    const positionScale = 2 ** positionBits;
     const unsortedPrefixes = prefixesOf(keys);
-    const packed = packedPrefixes(unsortedPrefixes, positionBits);
+    const packed = packedPrefixes(unsortedPrefixes, positionBits, positionScale);
     packed.sort();
     const latest = new Int32Array(count);
-    const distinct = lastWritesInKeyOrder(packed, 2 ** positionBits, keys, latest);
+    const distinct = lastWritesInKeyOrder(packed, positionScale, keys, latest);
     return gatherRun(latest, distinct, keys, slots, unsortedPrefixes, oldest);
   }
 
@@ -141,19 +142,20 @@ export class SortedRun {
 const filteredRunEntries = 1024;
 
 /*
- * fromUnsorted's steps, one loop each. In one function, V8 compiled each loop on its own as it
- * ran (on-stack replacement) and dropped the compiled code on reaching code after the loop with
- * no type feedback: 101 deoptimizations of fromUnsorted in a 2.5-second run of 256 writers
- * (`node --trace-deopt`); one, of packedPrefixes, in a run since. A fold of 16,384 writes in that run took 2.69–3.06 ms,
- * against 2.93–3.26 ms before (three runs each): too little to show in commits/s.
+ * fromUnsorted's steps, one loop each (their arguments passed one by one, not in an object, as
+ * these run once per fold over every write). In one function, V8 compiled each loop on its own
+ * as it ran (on-stack replacement) and dropped the compiled code on reaching code after the loop
+ * with no type feedback: 101 deoptimizations of fromUnsorted in a 2.5-second run of 256 writers
+ * (`node --trace-deopt`); one, of packedPrefixes, in a run since. A fold of 16,384 writes in
+ * that run took 2.69–3.06 ms, against 2.93–3.26 ms before (three runs each): too little to show
+ * in commits/s.
  */
 
 /**
- * Each prefix, cut to the bits that fit beside its position (`positionBits`) in a float64's
- * 53-bit integer range, packed with its position.
+ * Each prefix, cut to the bits that fit beside its position (`positionBits`; positionScale is
+ * 2 ** positionBits) in a float64's 53-bit integer range, packed with its position.
  */
-function packedPrefixes(prefixes: Float64Array, positionBits: number): Float64Array {
-  const positionScale = 2 ** positionBits;
+function packedPrefixes(prefixes: Float64Array, positionBits: number, positionScale: number): Float64Array {
   const cutScale = 2 ** Math.max(0, prefixBytes * 8 - (53 - positionBits));
   const packed = new Float64Array(prefixes.length);
   let highestPrefix = 0;

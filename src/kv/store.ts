@@ -58,9 +58,10 @@ export interface KvOptions {
    * checkpoint rewrites the whole data file, so waiting for as many log bytes as it holds keeps
    * the bytes checkpoints write at most about one per byte logged however large the store grows
    * (as Redis sizes its AOF rewrites), and recovery replays at most about as much log as it loads
-   * data. Each of those logs but the active one also counts `retiredLogWeightBytes` (1 MiB): a
-   * store reopened after writes starts a new log, so one opened for many short sessions (as
-   * `carve kv put` does) would otherwise keep a log file per session, all read at every open.
+   * data. Each of those logs but the active one also counts 1 MiB: a store reopened after
+   * writes starts a new log, so one opened for many short sessions (as `carve kv put` does) would
+   * otherwise keep a log file per session, all read at every open. After a checkpoint fails,
+   * the next waits for as many bytes again to be logged.
    */
   checkpointThresholdBytes?: number;
   /** Create the directory's store if there is none (default true). */
@@ -115,8 +116,10 @@ export class KvStore {
   /** Logs before the active one that the data file does not cover yet, and their bytes. */
   private readonly retiredLogs: number[];
   private retiredLogBytes: number;
+  /** uncoveredLogBytes when the last checkpoint failed (0 after one succeeds): the next waits for a threshold more. */
+  private uncoveredBytesAtFailure = 0;
   private readonly committer: GroupCommitter;
-  /** The last data file's size: the log may grow this far before a checkpoint. */
+  /** The last data file's size: the logs may grow this far before a checkpoint. */
   private dataFileBytes: number;
 
   private constructor(
@@ -311,12 +314,16 @@ export class KvStore {
   private async runCheckpoint(): Promise<void> {
     let frozen: IndexView | undefined;
     let covered: ActiveLog | undefined;
-    // The fold of the writes so far (0.8–3.1 ms at 256 writers) happens here, while commits go
-    // on; the snapshot below, while they wait, folds only the groups applied since.
+    // The fold of the writes so far (0.8–3.1 ms at 256 writers) happens here, while the next
+    // group's write is in flight (only the group that started the checkpoint waits for it); the
+    // snapshot below, while every commit waits, folds only the groups applied since.
     this.index.fold();
     // At a group boundary: start a new log, and freeze the index, which then holds exactly the
     // commits of the logs before it.
     await this.committer.exclusive(async () => {
+      // Nothing is applied during this section, so the snapshot taken first holds the same
+      // commits as one taken last; replacing the log comes last, since nothing after it may fail.
+      const snapshot = this.index.snapshot();
       const current = this.committer.activeLog;
       // No fill may still be in flight in a log that is no longer the last one.
       await current.space?.finish();
@@ -328,8 +335,8 @@ export class KvStore {
         { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
         this.writing,
       );
+      frozen = snapshot;
       covered = this.committer.replaceLog(next);
-      frozen = this.index.snapshot();
     });
     assert(frozen !== undefined && covered !== undefined, 'the rotation ran');
     const retired = covered;
@@ -348,9 +355,12 @@ export class KvStore {
         { randomSuffix },
       );
     } catch (error) {
-      // No data file covers the log just retired: it waits, with the others, for the next one.
+      // The data file may not cover the log just retired: it waits, with the others, for the
+      // next checkpoint, which waits for another threshold's worth of log.
+      assert(!this.retiredLogs.includes(retired.logNumber), 'a log is retired once');
       this.retiredLogs.push(retired.logNumber);
       this.retiredLogBytes += retired.endOffsetBytes;
+      this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
       throw error;
     }
     this.dataFileBytes = written;
@@ -359,6 +369,7 @@ export class KvStore {
     for (const logNumber of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
     this.retiredLogs.length = 0;
     this.retiredLogBytes = 0;
+    this.uncoveredBytesAtFailure = 0;
     if (this.writing.recycle) {
       const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, written);
       await retireToSpare(this.storage, this.directory, retired.path, spareCapBytes).catch(() => undefined);
@@ -370,12 +381,16 @@ export class KvStore {
     return (
       threshold > 0 &&
       this.checkpointRunning === undefined &&
-      this.retiredLogBytes + this.retiredLogs.length * retiredLogWeightBytes + this.committer.activeLog.endOffsetBytes >
-        Math.max(threshold, this.dataFileBytes) &&
+      this.uncoveredLogBytes() - this.uncoveredBytesAtFailure > Math.max(threshold, this.dataFileBytes) &&
       !this.closed &&
       this.closing === undefined &&
       this.committer.failed === undefined
     );
+  }
+
+  /** The logs the data file does not cover, as the automatic checkpoint weighs them (KvOptions.checkpointThresholdBytes). */
+  private uncoveredLogBytes(): number {
+    return this.retiredLogBytes + this.retiredLogs.length * retiredLogWeightBytes + this.committer.activeLog.endOffsetBytes;
   }
 
   /** Queues a commit; `batchBytes` is its batch's encoded size (batchBytesOf(changes)). */
@@ -386,7 +401,7 @@ export class KvStore {
 
   /**
    * Applies a durable group's commits to the index (the committer calls it, in commit order),
-   * then starts a checkpoint if the log has grown enough. A checkpoint that fails is left to
+   * then starts a checkpoint if the logs have grown enough. A checkpoint that fails is left to
    * the next one: the group is durable whatever happens to it.
    */
   private apply(commits: readonly Changes[]): void {
@@ -400,7 +415,6 @@ export class KvStore {
     if (failure !== undefined) throw failure;
   }
 }
-
 
 /** What each log before the active one adds toward the automatic checkpoint (KvOptions.checkpointThresholdBytes). */
 const retiredLogWeightBytes = 1024 * 1024;

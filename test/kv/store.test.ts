@@ -853,16 +853,20 @@ describe('automatic checkpoints', () => {
 
   it('count the logs of earlier sessions: a store opened for many short sessions keeps a few logs, not one per session', async () => {
     // Each session that writes leaves its log for the next open to replay; each such log
-    // weighs 1 MiB toward the threshold, so a checkpoint comes every four sessions or so here.
+    // weighs 1 MiB toward the threshold, so a checkpoint comes every fifth session here.
     const storage = new SimStorage();
     const options: KvOptions = { checkpointThresholdBytes: 4 * 1024 * 1024 };
     for (let session = 0; session < 20; session++) {
       const db = await KvStore.open(storage, 'db', options);
-      await db.put(b(`k${session}`), b(`v${session}`));
-      await db.close();
+      try {
+        await db.put(b(`k${session}`), b(`v${session}`));
+      } finally {
+        await db.close();
+      }
       const logs = await logFiles(storage, 'db');
-      assert.ok(logs.length <= 6, `after session ${session}: ${logs.join(', ')}`);
+      assert.ok(logs.length <= 4, `after session ${session}: ${logs.join(', ')}`);
     }
+    assert.ok((await checkpointedUpTo(storage, 'db')) > 1, 'checkpoints ran');
     const db = await KvStore.open(storage, 'db', options);
     try {
       for (let session = 0; session < 20; session++) assert.equal(latin1(db.get(b(`k${session}`))), `v${session}`);
@@ -872,12 +876,12 @@ describe('automatic checkpoints', () => {
   });
 
   it('remove a log whose checkpoint failed once a later checkpoint covers it', async () => {
-    const storage = new FailOpenOnce(new SimStorage());
+    const storage = new FailingOpens(new SimStorage());
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
     try {
       await db.put(b('a'), b('1'));
-      storage.failNextOpenOf = /data\.ckpt/;
-      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC));
+      storage.failOpensOf(/data\.ckpt/, 1);
+      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC, { path: 'db/data.ckpt' }));
       await db.put(b('b'), b('2'));
       assert.equal((await logFiles(storage, 'db')).length, 2, 'the failed checkpoint started a log, and kept the one it did not cover');
       await db.checkpoint();
@@ -892,15 +896,76 @@ describe('automatic checkpoints', () => {
       await reopened.close();
     }
   });
+
+  it('count the bytes of the logs of earlier sessions, and only until a checkpoint covers them', async () => {
+    const storage = new SimStorage();
+    const options: KvOptions = { checkpointThresholdBytes: 8 * 1024 * 1024 };
+    const value = new Uint8Array(1000).fill(7);
+    const writeBatches = async (db: KvStore, from: number, batches: number): Promise<void> => {
+      for (let batch = 0; batch < batches; batch++) {
+        const ops: BatchOp[] = Array.from({ length: 100 }, (_, i) => ({ type: 'put', key: b(`k${from + batch * 100 + i}`), value }));
+        await db.write(ops);
+      }
+    };
+    const first = await KvStore.open(storage, 'db', options);
+    try {
+      await writeBatches(first, 0, 55); // about 5.5 MB of log: short of the threshold
+    } finally {
+      await first.close();
+    }
+    assert.equal(await readFileIfExists(storage, 'db/data.ckpt'), undefined, 'no checkpoint in the first session');
+    const second = await KvStore.open(storage, 'db', options);
+    let covered = 0;
+    try {
+      // 5.5 MB of the first session's log, 1 MiB for its file, and about 2 MB more pass 8 MiB;
+      // without the first log's bytes, the second session would need over 7 MB.
+      let batches = 0;
+      while ((await readFileIfExists(storage, 'db/data.ckpt')) === undefined) {
+        assert.ok(batches < 40, 'an automatic checkpoint within 4 MB of the second session');
+        await writeBatches(second, 5500 + batches * 100, 1);
+        batches += 1;
+      }
+      covered = await checkpointedUpTo(storage, 'db');
+      // 3 MB more: past 8 MiB again if the covered logs' bytes still counted.
+      await writeBatches(second, 10_000, 30);
+    } finally {
+      await second.close();
+    }
+    assert.equal(await checkpointedUpTo(storage, 'db'), covered, 'no checkpoint after the one that covered the earlier logs');
+  });
+
+  it('wait for another threshold of log after a checkpoint fails, not retry after every commit', async () => {
+    const storage = new FailingOpens(new SimStorage());
+    storage.failOpensOf(/data\.ckpt/, Infinity);
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 64 * 1024 });
+    const value = new Uint8Array(1000).fill(7);
+    try {
+      // About 200 KB of log: three thresholds' worth.
+      for (let i = 0; i < 200; i++) await db.put(b(`k${i}`), value);
+    } finally {
+      await db.close();
+    }
+    assert.ok(storage.failedOpens >= 1 && storage.failedOpens <= 4, `${storage.failedOpens} checkpoints tried`);
+    const logs = await logFiles(storage, 'db');
+    assert.ok(logs.length <= 5, `logs left: ${logs.join(', ')}`);
+  });
 });
 
-/** Fails the next open of a path matching `failNextOpenOf` with ENOSPC. */
-class FailOpenOnce extends DelegatingStorage {
-  failNextOpenOf: RegExp | undefined;
+/** Fails opens of paths that match a pattern with ENOSPC, a given number of times. */
+class FailingOpens extends DelegatingStorage {
+  private pattern: RegExp | undefined;
+  private failuresLeft = 0;
+  failedOpens = 0;
+
+  failOpensOf(pattern: RegExp, times: number): void {
+    this.pattern = pattern;
+    this.failuresLeft = times;
+  }
 
   override open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
-    if (this.failNextOpenOf?.test(path) === true) {
-      this.failNextOpenOf = undefined;
+    if (this.failuresLeft > 0 && this.pattern?.test(path) === true) {
+      this.failuresLeft -= 1;
+      this.failedOpens += 1;
       return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
     }
     return super.open(path, flags, mode, options);
