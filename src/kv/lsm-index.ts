@@ -206,7 +206,7 @@ export class LsmIndex extends Layers {
 
   /** Folds in the pending writes and finishes every pending merge now. */
   settle(): void {
-    this.beforeRead();
+    this.fold();
     this.work(Infinity);
   }
 
