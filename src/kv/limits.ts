@@ -11,6 +11,6 @@ export const maxGroupBytes = 4 * 1024 * 1024;
 /** The log is checkpointed into the data file once it grows past this (default). */
 export const defaultCheckpointThresholdBytes = 64 * 1024 * 1024;
 /** Zeros written ahead of the log's records, per fill (default; see log-space.ts). */
-export const defaultLogPreallocationBytes = 4 * 1024 * 1024;
+export const defaultLogPreallocationBytes = 256 * 1024;
 /** The index folds in pending writes, and its memtable becomes a sorted run, at this many entries (default; see lsm-index.ts). */
 export const defaultMemtableEntries = 16_384;
