@@ -69,9 +69,12 @@ export interface KvOptions {
   /**
    * With durability 'sync': the log's space is written with zeros ahead of its records, so that
    * a commit's O_DSYNC write need not grow the file, in fills that start at 64 KiB and double up
-   * to this many bytes (default 256 KiB; 0 disables; a multiple of 4096). A log then holds up to
-   * two fills of zeros. A record write that reaches the disk behind a fill waits for it, so
-   * larger fills stall commits for longer (bench/README, "Smaller zero fills").
+   * to this many bytes (default 256 KiB; 0 disables; a multiple of 4096). A log then holds under
+   * two fills of zeros. On the disk measured, a record write issued while a fill is in flight
+   * often completes only after it, so larger fills can stall commits for longer; a group larger
+   * than the space kept ahead waits for the fill in flight and then grows the file, which
+   * measured faster for large values than fills sized for them (bench/README, "Smaller zero
+   * fills").
    */
   logPreallocationBytes?: number;
   /**
