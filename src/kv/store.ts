@@ -347,14 +347,14 @@ export class KvStore {
     const nextLogNumber = retired.logNumber + 1;
     const snapshot = frozen;
     const randomSuffix = () => Math.floor(this.options.random() * 2 ** 32).toString(16).padStart(8, '0');
-    let written = 0;
+    let dataFileBytes = 0;
     try {
       await closeLog(retired);
       await replaceFileAtomicallyWith(
         this.storage,
         joinPath(this.directory, dataFileName),
         async (handle) => {
-          written = await writeDataFile(handle, nextLogNumber, snapshot.cursor());
+          dataFileBytes = await writeDataFile(handle, nextLogNumber, snapshot.cursor());
         },
         { randomSuffix },
       );
@@ -367,7 +367,7 @@ export class KvStore {
       this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
       throw error;
     }
-    this.dataFileBytes = written;
+    this.dataFileBytes = dataFileBytes;
     // The data file now covers every log before `nextLogNumber`: they may go, but for the one
     // just covered, which becomes the spare when logs are recycled.
     for (const logNumber of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
@@ -375,7 +375,7 @@ export class KvStore {
     this.retiredLogBytes = 0;
     this.uncoveredBytesAtFailure = 0;
     if (this.writing.recycle) {
-      const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, written);
+      const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, dataFileBytes);
       await retireToSpare(this.storage, this.directory, retired.path, spareCapBytes).catch(() => undefined);
     } else await this.storage.unlink(retired.path).catch(() => undefined);
   }
