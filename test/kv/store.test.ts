@@ -48,8 +48,9 @@ const tempStorage = tempNodeStorages('carve-kv-store-');
 
 const backends: readonly Backend[] = [
   // Small fills in the simulation: it copies every byte a write carries, and the default's
-  // chunks of zeros (up to 256 KiB) would be most of them. The real disk runs the default chunk. Memtables of a few
-  // entries, so that the index's sorted runs and merges are exercised, not only its memtable.
+  // chunks of zeros (up to 256 KiB) would be most of them. The real disk runs the default chunk.
+  // Memtables of a few entries, so that the index's sorted runs and merges are exercised, not
+  // only its memtable.
   { name: 'SimStorage', make: async () => new SimStorage(), modelRuns: 150, storeDefaults: { logPreallocationBytes: 2 * spacePageBytes, memtableEntries: 3 } },
   {
     name: 'NodeStorage',
