@@ -71,10 +71,10 @@ export interface KvOptions {
    * a commit's O_DSYNC write need not grow the file, in fills that start at 64 KiB and double up
    * to this many bytes (default 256 KiB; 0 disables; a multiple of 4096). A log then holds under
    * two fills of zeros. On the disk measured, a record write issued while a fill is in flight
-   * often completes only after it, so larger fills can stall commits for longer; a group larger
-   * than the space kept ahead waits for the fill in flight and then grows the file, which
-   * measured faster for large values than fills sized for them (bench/README, "Smaller zero
-   * fills").
+   * often completes only after it, so larger fills can stall commits for longer. A group that
+   * ends past the filled space waits for any fill in flight and, if it still does not fit, is
+   * written past it, growing the file: for large values that measured faster than fills sized
+   * for them (bench/README, "Smaller zero fills").
    */
   logPreallocationBytes?: number;
   /**
