@@ -30,6 +30,12 @@ import { type ActiveLog, failedLogs, isLogTempName, logNumberOf } from './log-fi
 import { type ReadLog, logHeaderBytes, parseLog } from './log-format.js';
 import { removeSpare, spareLogName } from './log-recycling.js';
 
+/** A log before the active one that the data file does not cover yet. */
+export interface RetiredLog {
+  readonly logNumber: number;
+  readonly bytes: number;
+}
+
 export interface Recovered {
   /** The data file's keys and values (latin1 strings), in its (ascending) order; empty without one. */
   readonly checkpointKeys: string[];
@@ -42,10 +48,8 @@ export interface Recovered {
   readonly sequence: number;
   /** The number the next new log gets. */
   readonly nextLogNumber: number;
-  /** Logs replayed, still needed until the next checkpoint. */
-  readonly liveLogs: number[];
-  /** Their bytes (each up to the end of its records). */
-  readonly liveLogBytes: number;
+  /** Logs replayed, still needed until the next checkpoint, with their bytes (each up to the end of its records). */
+  readonly liveLogs: RetiredLog[];
   /** The last log, when it holds no record: reused for new commits instead of a new one. */
   readonly emptyLastLog: Omit<ActiveLog, 'handle' | 'space'> | undefined;
   /** How far the last replayed log is durable (for the next log's header). */
@@ -196,8 +200,7 @@ export async function recoverDirectory(
     sequence,
     dataFileBytes: dataBytes?.length ?? 0,
     nextLogNumber: highest + 1,
-    liveLogs: liveReplayed.map((log) => log.number),
-    liveLogBytes: liveReplayed.reduce((sum, log) => sum + log.keepBytes, 0),
+    liveLogs: liveReplayed.map((log) => ({ logNumber: log.number, bytes: log.keepBytes })),
     emptyLastLog: lastIsEmpty
       ? {
           path: last.path,

@@ -47,7 +47,7 @@ import {
 } from './limits.js';
 import { type IndexView, LsmIndex } from './lsm-index.js';
 import { type RangeOptions, rangeEntries } from './range.js';
-import { ensureStoreDirectory, recoverDirectory } from './recovery.js';
+import { type RetiredLog, ensureStoreDirectory, recoverDirectory } from './recovery.js';
 
 export interface KvOptions {
   /** 'sync' (default): acknowledged writes survive power loss. 'none': see the module header. */
@@ -117,9 +117,8 @@ export class KvStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private checkpointRunning: Promise<void> | undefined;
-  /** Logs before the active one that the data file does not cover yet, and their bytes. */
-  private readonly retiredLogs: number[];
-  private retiredLogBytes: number;
+  /** Logs before the active one that the data file does not cover yet. */
+  private readonly retiredLogs: RetiredLog[];
   /** uncoveredLogBytes when the last checkpoint failed (0 after one succeeds): the next waits for a threshold more. */
   private uncoveredBytesAtFailure = 0;
   private readonly committer: GroupCommitter;
@@ -133,8 +132,7 @@ export class KvStore {
     log: ActiveLog,
     index: LsmIndex,
     sequence: number,
-    retiredLogs: number[],
-    retiredLogBytes: number,
+    retiredLogs: RetiredLog[],
     dataFileBytes: number,
     private readonly options: Required<KvOptions>,
     /** How this store's logs are written (logWritingOf). */
@@ -144,7 +142,6 @@ export class KvStore {
     this.index = index;
     this.sequence = sequence;
     this.retiredLogs = retiredLogs;
-    this.retiredLogBytes = retiredLogBytes;
     this.committer = new GroupCommitter(
       log,
       options.durability,
@@ -200,7 +197,6 @@ export class KvStore {
         index,
         recovered.sequence,
         recovered.liveLogs,
-        recovered.liveLogBytes,
         recovered.dataFileBytes,
         resolved,
         writing,
@@ -347,35 +343,33 @@ export class KvStore {
     const nextLogNumber = retired.logNumber + 1;
     const snapshot = frozen;
     const randomSuffix = () => Math.floor(this.options.random() * 2 ** 32).toString(16).padStart(8, '0');
-    let dataFileBytes = 0;
+    let newDataFileBytes = 0;
     try {
       await closeLog(retired);
       await replaceFileAtomicallyWith(
         this.storage,
         joinPath(this.directory, dataFileName),
         async (handle) => {
-          dataFileBytes = await writeDataFile(handle, nextLogNumber, snapshot.cursor());
+          newDataFileBytes = await writeDataFile(handle, nextLogNumber, snapshot.cursor());
         },
         { randomSuffix },
       );
     } catch (error) {
       // The data file may not cover the log just retired: it waits, with the others, for the
       // next checkpoint, which waits for another threshold's worth of log.
-      assert(!this.retiredLogs.includes(retired.logNumber), 'a log is retired once');
-      this.retiredLogs.push(retired.logNumber);
-      this.retiredLogBytes += retired.endOffsetBytes;
+      assert(!this.retiredLogs.some((log) => log.logNumber === retired.logNumber), 'a log is retired once');
+      this.retiredLogs.push({ logNumber: retired.logNumber, bytes: retired.endOffsetBytes });
       this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
       throw error;
     }
-    this.dataFileBytes = dataFileBytes;
+    this.dataFileBytes = newDataFileBytes;
     // The data file now covers every log before `nextLogNumber`: they may go, but for the one
     // just covered, which becomes the spare when logs are recycled.
-    for (const logNumber of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
+    for (const { logNumber } of this.retiredLogs) await this.storage.unlink(joinPath(this.directory, logFileName(logNumber))).catch(() => undefined);
     this.retiredLogs.length = 0;
-    this.retiredLogBytes = 0;
     this.uncoveredBytesAtFailure = 0;
     if (this.writing.recycle) {
-      const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, dataFileBytes);
+      const spareCapBytes = 2 * Math.max(this.options.checkpointThresholdBytes || defaultCheckpointThresholdBytes, newDataFileBytes);
       await retireToSpare(this.storage, this.directory, retired.path, spareCapBytes).catch(() => undefined);
     } else await this.storage.unlink(retired.path).catch(() => undefined);
   }
@@ -394,7 +388,9 @@ export class KvStore {
 
   /** The logs the data file does not cover, as the automatic checkpoint weighs them (KvOptions.checkpointThresholdBytes). */
   private uncoveredLogBytes(): number {
-    return this.retiredLogBytes + this.retiredLogs.length * retiredLogWeightBytes + this.committer.activeLog.endOffsetBytes;
+    let bytes = this.committer.activeLog.endOffsetBytes;
+    for (const log of this.retiredLogs) bytes += log.bytes + retiredLogWeightBytes;
+    return bytes;
   }
 
   /** Queues a commit; `batchBytes` is its batch's encoded size (batchBytesOf(changes)). */
