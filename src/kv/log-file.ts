@@ -95,9 +95,13 @@ export async function createLog(
   const path = joinPath(directory, logFileName(logNumber));
   const tempPath = `${path}${logTempSuffix}`;
   const spare = writing.recycle ? await takeSpare(storage, directory, tempPath) : undefined;
-  const freshSalt = 1 + Math.floor(random() * (2 ** 32 - 2));
-  const salt = spare === undefined ? freshSalt : writing.recycledLogKeepsSalt ? spare.previousSalt : recycledSalt(spare.previousSalt);
-  const handle = await storage.open(tempPath, spare === undefined ? 'wx' : 'r+');
+  const salt =
+    spare === undefined
+      ? 1 + Math.floor(random() * (2 ** 32 - 2))
+      : writing.recycledLogKeepsSalt
+        ? spare.previousSalt
+        : recycledSalt(spare.previousSalt);
+  const handle = spare?.handle ?? (await storage.open(tempPath, 'wx'));
   const header = encodeLogHeader({ logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes });
   let preallocatedBytes = logHeaderBytes;
   try {

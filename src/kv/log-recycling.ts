@@ -30,7 +30,7 @@
  */
 import { ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
-import type { Storage } from '../storage/storage.js';
+import type { FileHandle, Storage } from '../storage/storage.js';
 import { decodeLogHeader, logHeaderBytes } from './log-format.js';
 
 export const spareLogName = 'spare.wal';
@@ -41,6 +41,8 @@ interface TakenSpare {
   readonly previousSalt: number;
   /** Its size: written and synced up to here. */
   readonly fileBytes: number;
+  /** The file, now under the temp name, open for reading and writing; the caller closes it. */
+  readonly handle: FileHandle;
 }
 
 /** Keeps the retired log at `logPath` as the spare (replacing any older spare), cut to `capBytes` at most. */
@@ -67,7 +69,7 @@ export async function removeSpare(storage: Storage, directory: string): Promise<
   }
 }
 
-/** Moves the spare to `tempPath`, if there is a usable one. */
+/** Moves the spare to `tempPath` and opens it there, if there is a usable one. */
 export async function takeSpare(storage: Storage, directory: string, tempPath: string): Promise<TakenSpare | undefined> {
   const sparePath = joinPath(directory, spareLogName);
   let fileBytes: number;
@@ -81,12 +83,13 @@ export async function takeSpare(storage: Storage, directory: string, tempPath: s
     throw error;
   }
   try {
-    const handle = await storage.open(tempPath, 'r');
+    const handle = await storage.open(tempPath, 'r+');
     try {
       const header = decodeLogHeader(await handle.read(logHeaderBytes, 0), tempPath);
-      return { previousSalt: header.salt, fileBytes };
-    } finally {
+      return { previousSalt: header.salt, fileBytes, handle };
+    } catch (error) {
       await handle.close();
+      throw error;
     }
   } catch (error) {
     if (!isCarveError(error, ErrorCodes.CORRUPT) && !isCarveError(error, ErrorCodes.FOREIGN_FILE)) throw error;
