@@ -84,6 +84,12 @@ export interface ActiveLog {
  */
 export const failedLogs = new Map<string, number>();
 
+/**
+ * Makes log `logNumber`, durably: from the spare when logs are recycled and one is usable (its
+ * handle, from takeSpare, is the one written, synced and closed here), fresh otherwise (its
+ * first fill of zeros written). The header is written and synced under a temp name, renamed
+ * into place, and the directory synced; on failure the temp is removed.
+ */
 export async function createLog(
   storage: Storage,
   directory: string,
@@ -102,9 +108,9 @@ export async function createLog(
         ? spare.previousSalt
         : recycledSalt(spare.previousSalt);
   const handle = spare?.handle ?? (await storage.open(tempPath, 'wx'));
-  const header = encodeLogHeader({ logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes });
   let preallocatedBytes = logHeaderBytes;
   try {
+    const header = encodeLogHeader({ logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes });
     await handle.write(header, 0);
     preallocatedBytes = spare === undefined ? await preallocateFirstChunk(handle, writing.preallocationBytes) : spare.fileBytes;
     await handle.sync();

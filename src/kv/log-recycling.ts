@@ -26,7 +26,9 @@
  *   log, and the reading of each at recovery, that large.
  * - A spare that is not a readable log (a foreign or damaged file under the name) is removed,
  *   and the new log is made from scratch; anything under the name that is not a file is left
- *   alone. A store that does not recycle removes the spare at open.
+ *   alone. A spare that cannot be opened or read (an I/O error) is put back under its name and
+ *   the error fails the log's making (so the checkpoint), which the next checkpoint tries again.
+ *   A store that does not recycle removes the spare at open.
  */
 import { ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
@@ -69,7 +71,11 @@ export async function removeSpare(storage: Storage, directory: string): Promise<
   }
 }
 
-/** Moves the spare to `tempPath` and opens it there, if there is a usable one. */
+/**
+ * Moves the spare to `tempPath` and opens it there, if there is a usable one; the caller closes
+ * the handle. A spare that is no log is removed (undefined); one that fails to open or read is
+ * put back as the spare, and the error thrown.
+ */
 export async function takeSpare(storage: Storage, directory: string, tempPath: string): Promise<TakenSpare | undefined> {
   const sparePath = joinPath(directory, spareLogName);
   let fileBytes: number;
@@ -92,9 +98,14 @@ export async function takeSpare(storage: Storage, directory: string, tempPath: s
       throw error;
     }
   } catch (error) {
-    if (!isCarveError(error, ErrorCodes.CORRUPT) && !isCarveError(error, ErrorCodes.FOREIGN_FILE)) throw error;
-    await storage.unlink(tempPath);
-    return undefined;
+    if (isCarveError(error, ErrorCodes.CORRUPT) || isCarveError(error, ErrorCodes.FOREIGN_FILE)) {
+      await storage.unlink(tempPath);
+      return undefined;
+    }
+    // Back under its name: left under the temp name, it would make the next try at this log
+    // (the next checkpoint) fail, since a new log's temp is created exclusively.
+    await storage.rename(tempPath, sparePath).catch(() => undefined);
+    throw error;
   }
 }
 

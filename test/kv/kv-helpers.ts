@@ -4,6 +4,7 @@
  * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
+ * FailingOpens fails chosen opens, and records every open and close.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -15,7 +16,7 @@ import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { bytesToLatin1 } from '../../src/kv/bytes.js';
 import type { Changes } from '../../src/kv/commit-encoding.js';
 import { NodeStorage } from '../../src/storage/node.js';
-import type { FileHandle, Storage } from '../../src/storage/storage.js';
+import type { FileHandle, OpenFlags, OpenOptions, Storage } from '../../src/storage/storage.js';
 import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
 
 export { seededRandom } from '../support/seeded-random.js';
@@ -194,4 +195,50 @@ export function track<T>(promise: Promise<T>): { readonly settled: boolean; read
     },
   );
   return state;
+}
+
+/**
+ * A delegating Storage that fails the next `times` opens of paths matching a pattern with ENOSPC
+ * (failOpensOf), and records, in order, every open asked of it ("path flags", failed or not) and
+ * every close of a handle it opened ("path").
+ */
+export class FailingOpens extends DelegatingStorage {
+  private pattern: RegExp | undefined;
+  private failuresLeft = 0;
+  failedOpens = 0;
+  readonly opens: string[] = [];
+  readonly closes: string[] = [];
+
+  failOpensOf(pattern: RegExp, times: number): void {
+    this.pattern = pattern;
+    this.failuresLeft = times;
+  }
+
+  override open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
+    this.opens.push(`${path} ${flags}`);
+    if (this.failuresLeft > 0 && this.pattern?.test(path) === true) {
+      this.failuresLeft -= 1;
+      this.failedOpens += 1;
+      return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
+    }
+    return super.open(path, flags, mode, options);
+  }
+
+  protected override wrapHandle(handle: FileHandle): FileHandle {
+    return new RecordedClose(handle, this.closes);
+  }
+}
+
+class RecordedClose extends DelegatingFileHandle {
+  constructor(
+    inner: FileHandle,
+    private readonly closes: string[],
+  ) {
+    super(inner);
+  }
+
+  override close(): Promise<void> {
+    this.closes.push(this.path);
+    return super.close();
+  }
 }

@@ -8,8 +8,11 @@
  *   keeps the old salt replays them, and an acknowledged value goes back to an old one;
  * - a crash during a checkpoint, with the recycled log followed by a newer one, replays both:
  *   the recycled log's old records after its own are not mistaken for a torn tail;
- * - a spare that is not a log is removed and the log made fresh, one that is not a file is left
- *   alone; logRecycling: false keeps none, and removes one left by an earlier open;
+ * - a spare that is not a log (foreign, or a log whose header is damaged) is removed and the log
+ *   made fresh, one that is not a file is left alone; logRecycling: false keeps none, and
+ *   removes one left by an earlier open;
+ * - a recycled log is opened once under its temp name, and that handle closed once; a spare that fails
+ *   to open is put back, and the next checkpoint makes the log from it;
  * - a spare is cut to twice the checkpoint threshold (or the data file) at most;
  * - a recycled salt is the old one plus 1, wrapping past 2^32 - 1 to 1 (never 0);
  * - an earlier log with a record past where it had been written when the next log began is
@@ -28,7 +31,7 @@ import { firstFillBytes } from '../../src/kv/log-space.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { DelegatingStorage } from '../support/delegating-storage.js';
-import { b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
+import { FailingOpens, b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
 
 const temp = tempNodeStorages('carve-kv-recycle-');
 
@@ -181,6 +184,61 @@ describe('log recycling', () => {
       assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal'], 'the covered log deleted, no spare');
     } finally {
       await plain.close();
+    }
+  });
+
+  it('removes a spare whose log header is damaged (E_CORRUPT, not foreign) and makes the log fresh', async () => {
+    const { storage, dir } = await temp();
+    const damaged = Buffer.alloc(4096);
+    damaged.write('CARVEKVL', 0, 'latin1'); // the log's magic, then a header whose checksum fails
+    await checkpointOverSpare(storage, dir, (path) => writeFile(path, damaged), async () => {
+      const fresh = await readLog(dir, 'log-000002.wal');
+      assert.deepEqual([fresh.tornBytes, fresh.bytes.length], [0, firstFillBytes], 'a fresh log 2: its first fill of zeros, nothing old');
+      assert.equal((await readLog(dir, spareLogName)).header.logNumber, 1, 'the spare is now log 1');
+    });
+  });
+
+  it('opens a recycled log once under its temp name, and closes that handle once', async () => {
+    const { storage: disk } = await temp();
+    const storage = new FailingOpens(disk);
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      await db.checkpoint(); // log 2 made fresh; log 1 becomes the spare
+      await db.put(b('b'), b('2'));
+      await db.checkpoint(); // log 3 made from the spare
+      const ofTemp = (entries: string[]): string[] => entries.filter((entry) => entry.includes('log-000003.wal.tmp'));
+      assert.deepEqual(ofTemp(storage.opens), ['db/log-000003.wal.tmp r+'], 'the spare opened once under the temp name');
+      assert.deepEqual(ofTemp(storage.closes), ['db/log-000003.wal.tmp'], 'and that handle closed once');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('puts the spare back when it fails to open, and the next checkpoint makes the log from it', async () => {
+    const { storage: disk, dir } = await temp();
+    const storage = new FailingOpens(disk);
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      await db.checkpoint();
+      const spareSalt = (await readLog(dir, spareLogName)).header.salt;
+      await db.put(b('b'), b('2'));
+      storage.failOpensOf(/log-000003\.wal\.tmp$/, 1);
+      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC, { path: 'db/log-000003.wal.tmp' }));
+      assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000002.wal', spareLogName], 'the spare back, no temp left');
+      await db.put(b('c'), b('3'));
+      await db.checkpoint();
+      assert.equal((await readLog(dir, 'log-000003.wal')).header.salt, recycledSalt(spareSalt), 'log 3 made from the spare');
+      await db.put(b('d'), b('4'));
+    } finally {
+      await db.close();
+    }
+    const reopened = await KvStore.open(disk, 'db');
+    try {
+      assert.deepEqual(['a', 'b', 'c', 'd'].map((key) => text(reopened.get(b(key)))), ['1', '2', '3', '4']);
+    } finally {
+      await reopened.close();
     }
   });
 

@@ -19,7 +19,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CarveError, ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../src/errors.js';
 import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { parseDataFile } from '../../src/kv/data-file.js';
 import { maxKeyBytes, maxValueBytes } from '../../src/kv/limits.js';
@@ -30,9 +30,8 @@ import { KvStore, type KvOptions } from '../../src/kv/store.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
-import type { FileHandle, OpenFlags, OpenOptions, Storage } from '../../src/storage/storage.js';
-import { DelegatingStorage } from '../support/delegating-storage.js';
-import { b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
+import type { Storage } from '../../src/storage/storage.js';
+import { FailingOpens, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
   readonly name: string;
@@ -952,23 +951,3 @@ describe('automatic checkpoints', () => {
   });
 });
 
-/** Fails opens of paths that match a pattern with ENOSPC, a given number of times. */
-class FailingOpens extends DelegatingStorage {
-  private pattern: RegExp | undefined;
-  private failuresLeft = 0;
-  failedOpens = 0;
-
-  failOpensOf(pattern: RegExp, times: number): void {
-    this.pattern = pattern;
-    this.failuresLeft = times;
-  }
-
-  override open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
-    if (this.failuresLeft > 0 && this.pattern?.test(path) === true) {
-      this.failuresLeft -= 1;
-      this.failedOpens += 1;
-      return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
-    }
-    return super.open(path, flags, mode, options);
-  }
-}
