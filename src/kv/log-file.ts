@@ -86,9 +86,10 @@ export const failedLogs = new Map<string, number>();
 
 /**
  * Makes log `logNumber`, durably: from the spare when logs are recycled and one is usable (its
- * handle, from takeSpare, is the one written, synced and closed here), fresh otherwise (its
- * first fill of zeros written). The header is written and synced under a temp name, renamed
- * into place, and the directory synced; on failure the temp is removed.
+ * handle, from takeSpare, is the one written, synced and closed here), fresh otherwise (zeros
+ * written up to its first fill, when preallocating). The header is written and synced under a
+ * temp name, renamed into place, and the directory synced. On failure the temp is removed, best
+ * effort: one left behind is truncated by the next try.
  */
 export async function createLog(
   storage: Storage,
@@ -107,7 +108,9 @@ export async function createLog(
       : writing.recycledLogKeepsSalt
         ? spare.previousSalt
         : recycledSalt(spare.previousSalt);
-  const handle = spare?.handle ?? (await storage.open(tempPath, 'wx'));
+  // 'w', not 'wx': a temp under this name is stale (left by a failed try in this process; the
+  // directory lock keeps other processes out), and must not block the log.
+  const handle = spare?.handle ?? (await storage.open(tempPath, 'w'));
   let preallocatedBytes = logHeaderBytes;
   try {
     const header = encodeLogHeader({ logNumber, salt, previousLogDurableBytes: previous.durableBytes, previousLogWrittenBytes: previous.writtenBytes });

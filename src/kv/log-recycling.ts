@@ -24,11 +24,10 @@
  *   place is synced first), cut to at most a cap (store.ts: twice the checkpoint threshold or the
  *   data file, whichever is larger), so that a log that once grew large does not keep every later
  *   log, and the reading of each at recovery, that large.
- * - A spare that is not a readable log (a foreign or damaged file under the name) is removed,
- *   and the new log is made from scratch; anything under the name that is not a file is left
- *   alone. A spare that cannot be opened or read (an I/O error) is put back under its name and
- *   the error fails the log's making (so the checkpoint), which the next checkpoint tries again.
- *   A store that does not recycle removes the spare at open.
+ * - A spare that is not a usable log (a foreign or damaged file under the name, or one that fails
+ *   to open or read) is removed, and the new log is made from scratch: a spare only ever saves a
+ *   zero fill, so it never fails a checkpoint or an open. Anything under the name that is not a
+ *   file is left alone. A store that does not recycle removes the spare at open.
  */
 import { ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
@@ -72,9 +71,8 @@ export async function removeSpare(storage: Storage, directory: string): Promise<
 }
 
 /**
- * Moves the spare to `tempPath` and opens it there, if there is a usable one; the caller closes
- * the handle. A spare that is no log is removed (undefined); one that fails to open or read is
- * put back as the spare, and the error thrown.
+ * Moves the spare to `tempPath` and opens it there, if there is a usable one. One that is not
+ * (foreign, damaged, or failing to open or read) is removed: undefined.
  */
 export async function takeSpare(storage: Storage, directory: string, tempPath: string): Promise<TakenSpare | undefined> {
   const sparePath = joinPath(directory, spareLogName);
@@ -94,18 +92,13 @@ export async function takeSpare(storage: Storage, directory: string, tempPath: s
       const header = decodeLogHeader(await handle.read(logHeaderBytes, 0), tempPath);
       return { previousSalt: header.salt, fileBytes, handle };
     } catch (error) {
-      await handle.close();
+      await handle.close().catch(() => undefined);
       throw error;
     }
-  } catch (error) {
-    if (isCarveError(error, ErrorCodes.CORRUPT) || isCarveError(error, ErrorCodes.FOREIGN_FILE)) {
-      await storage.unlink(tempPath);
-      return undefined;
-    }
-    // Back under its name: left under the temp name, it would make the next try at this log
-    // (the next checkpoint) fail, since a new log's temp is created exclusively.
-    await storage.rename(tempPath, sparePath).catch(() => undefined);
-    throw error;
+  } catch {
+    // Should the unlink fail too, the fresh log's open truncates the file (log-file.ts).
+    await storage.unlink(tempPath).catch(() => undefined);
+    return undefined;
   }
 }
 

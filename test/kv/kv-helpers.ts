@@ -4,7 +4,7 @@
  * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
- * FailingOpens fails chosen opens, and records every open and close.
+ * RecordingStorage records opens and closes; FailingOpens also fails chosen opens.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -198,29 +198,15 @@ export function track<T>(promise: Promise<T>): { readonly settled: boolean; read
 }
 
 /**
- * A delegating Storage that fails the next `times` opens of paths matching a pattern with ENOSPC
- * (failOpensOf), and records, in order, every open asked of it ("path flags", failed or not) and
- * every close of a handle it opened ("path").
+ * A delegating Storage that records, in order, every open asked of it ("path flags") and every
+ * close of a handle it opened ("path").
  */
-export class FailingOpens extends DelegatingStorage {
-  private pattern: RegExp | undefined;
-  private failuresLeft = 0;
-  failedOpens = 0;
+export class RecordingStorage extends DelegatingStorage {
   readonly opens: string[] = [];
   readonly closes: string[] = [];
 
-  failOpensOf(pattern: RegExp, times: number): void {
-    this.pattern = pattern;
-    this.failuresLeft = times;
-  }
-
   override open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
     this.opens.push(`${path} ${flags}`);
-    if (this.failuresLeft > 0 && this.pattern?.test(path) === true) {
-      this.failuresLeft -= 1;
-      this.failedOpens += 1;
-      return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
-    }
     return super.open(path, flags, mode, options);
   }
 
@@ -229,6 +215,7 @@ export class FailingOpens extends DelegatingStorage {
   }
 }
 
+/** A handle that adds its path to `closes` when it is closed. */
 class RecordedClose extends DelegatingFileHandle {
   constructor(
     inner: FileHandle,
@@ -240,5 +227,32 @@ class RecordedClose extends DelegatingFileHandle {
   override close(): Promise<void> {
     this.closes.push(this.path);
     return super.close();
+  }
+}
+
+/**
+ * A RecordingStorage that fails the next `times` opens of paths matching a pattern (with these
+ * flags only, if given) with ENOSPC: failOpensOf.
+ */
+export class FailingOpens extends RecordingStorage {
+  private pattern: RegExp | undefined;
+  private flags: OpenFlags | undefined;
+  private failuresLeft = 0;
+  failedOpens = 0;
+
+  failOpensOf(pattern: RegExp, times: number, flags?: OpenFlags): void {
+    this.pattern = pattern;
+    this.flags = flags;
+    this.failuresLeft = times;
+  }
+
+  override open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
+    if (this.failuresLeft > 0 && this.pattern?.test(path) === true && (this.flags === undefined || this.flags === flags)) {
+      this.failuresLeft -= 1;
+      this.failedOpens += 1;
+      this.opens.push(`${path} ${flags}`);
+      return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
+    }
+    return super.open(path, flags, mode, options);
   }
 }

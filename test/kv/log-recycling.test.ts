@@ -11,8 +11,9 @@
  * - a spare that is not a log (foreign, or a log whose header is damaged) is removed and the log
  *   made fresh, one that is not a file is left alone; logRecycling: false keeps none, and
  *   removes one left by an earlier open;
- * - a recycled log is opened once under its temp name, and that handle closed once; a spare that fails
- *   to open is put back, and the next checkpoint makes the log from it;
+ * - a recycled log is opened once under its temp name, and that handle closed once; a spare
+ *   that fails to open is removed and the log made fresh, so it never blocks a checkpoint or an
+ *   open; a stale temp under a new log's name does not block it either;
  * - a spare is cut to twice the checkpoint threshold (or the data file) at most;
  * - a recycled salt is the old one plus 1, wrapping past 2^32 - 1 to 1 (never 0);
  * - an earlier log with a record past where it had been written when the next log began is
@@ -31,7 +32,7 @@ import { firstFillBytes } from '../../src/kv/log-space.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { DelegatingStorage } from '../support/delegating-storage.js';
-import { FailingOpens, b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
+import { FailingOpens, RecordingStorage, b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
 
 const temp = tempNodeStorages('carve-kv-recycle-');
 
@@ -200,7 +201,7 @@ describe('log recycling', () => {
 
   it('opens a recycled log once under its temp name, and closes that handle once', async () => {
     const { storage: disk } = await temp();
-    const storage = new FailingOpens(disk);
+    const storage = new RecordingStorage(disk);
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
     try {
       await db.put(b('a'), b('1'));
@@ -215,28 +216,73 @@ describe('log recycling', () => {
     }
   });
 
-  it('puts the spare back when it fails to open, and the next checkpoint makes the log from it', async () => {
+  it('removes a spare that fails to open, and makes the log fresh', async () => {
     const { storage: disk, dir } = await temp();
     const storage = new FailingOpens(disk);
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
     try {
       await db.put(b('a'), b('1'));
       await db.checkpoint();
-      const spareSalt = (await readLog(dir, spareLogName)).header.salt;
       await db.put(b('b'), b('2'));
-      storage.failOpensOf(/log-000003\.wal\.tmp$/, 1);
-      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC, { path: 'db/log-000003.wal.tmp' }));
-      assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000002.wal', spareLogName], 'the spare back, no temp left');
-      await db.put(b('c'), b('3'));
+      storage.failOpensOf(/log-000003\.wal\.tmp$/, 1, 'r+');
       await db.checkpoint();
-      assert.equal((await readLog(dir, 'log-000003.wal')).header.salt, recycledSalt(spareSalt), 'log 3 made from the spare');
-      await db.put(b('d'), b('4'));
+      assert.equal(storage.failedOpens, 1, 'the spare failed to open');
+      const fresh = await readLog(dir, 'log-000003.wal');
+      assert.deepEqual([fresh.tornBytes, fresh.bytes.length], [0, firstFillBytes], 'a fresh log 3: its first fill of zeros, nothing old');
+      assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal', spareLogName], 'log 2 is the new spare');
+      await db.put(b('c'), b('3'));
     } finally {
       await db.close();
     }
     const reopened = await KvStore.open(disk, 'db');
     try {
-      assert.deepEqual(['a', 'b', 'c', 'd'].map((key) => text(reopened.get(b(key)))), ['1', '2', '3', '4']);
+      assert.deepEqual(['a', 'b', 'c'].map((key) => text(reopened.get(b(key)))), ['1', '2', '3']);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('a spare that never opens blocks neither a checkpoint nor an open', async () => {
+    const { storage: disk } = await temp();
+    const storage = new FailingOpens(disk);
+    storage.failOpensOf(/\.wal\.tmp$/, Infinity, 'r+');
+    for (let session = 0; session < 2; session++) {
+      const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+      try {
+        for (let round = 0; round < 3; round++) {
+          await db.put(b(`k${session}${round}`), b(`v${session}${round}`));
+          await db.checkpoint();
+        }
+      } finally {
+        await db.close();
+      }
+    }
+    assert.ok(storage.failedOpens >= 3, `${storage.failedOpens} spares failed to open`);
+    const reopened = await KvStore.open(disk, 'db');
+    try {
+      assert.equal(reopened.size, 6);
+      assert.equal(text(reopened.get(b('k12'))), 'v12');
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('makes a log over a stale temp left under its name', async () => {
+    const { storage, dir } = await temp();
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      await writeFile(join(dir, 'db', 'log-000002.wal.tmp'), 'left by a failed try');
+      await db.checkpoint();
+      const fresh = await readLog(dir, 'log-000002.wal');
+      assert.deepEqual([fresh.tornBytes, fresh.bytes.length], [0, firstFillBytes], 'a fresh log 2, nothing of the stale temp');
+      await db.put(b('b'), b('2'));
+    } finally {
+      await db.close();
+    }
+    const reopened = await KvStore.open(storage, 'db');
+    try {
+      assert.deepEqual([text(reopened.get(b('a'))), text(reopened.get(b('b')))], ['1', '2']);
     } finally {
       await reopened.close();
     }
