@@ -233,13 +233,23 @@ export class GroupCommitter {
     group.resolve();
   }
 
+  /**
+   * Fails the store with `failure` (an E_DB_FAILED), as a failed sync does: every commit queued
+   * and to come is refused. For a task that finds the log may take no more records.
+   */
+  failWith(failure: CarveError): void {
+    assert(failure.code === ErrorCodes.DB_FAILED, 'a store fails with E_DB_FAILED');
+    this.failure ??= failure;
+    for (const pending of this.queue.splice(0)) pending.reject(this.failure);
+  }
+
   private fail(error: unknown, path: string): void {
     const cause = error instanceof Error ? error.message : String(error);
-    this.failure = new CarveError(
-      ErrorCodes.DB_FAILED,
-      `a log write or sync failed (${cause}); the database must be reopened to recover from disk`,
-      { path, cause: error },
+    this.failWith(
+      new CarveError(ErrorCodes.DB_FAILED, `a log write or sync failed (${cause}); the database must be reopened to recover from disk`, {
+        path,
+        cause: error,
+      }),
     );
-    for (const pending of this.queue.splice(0)) pending.reject(this.failure);
   }
 }

@@ -12,8 +12,7 @@
  * fill already written, or is made from the directory's spare, a retired log whose whole size
  * is then its preallocated space (log-recycling.ts).
  */
-import { renameIntoPlace } from '../durable/replace.js';
-import { ErrorCodes, isCarveError } from '../errors.js';
+import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
 import type { Durability } from './group-commit.js';
@@ -85,11 +84,28 @@ export interface ActiveLog {
 export const failedLogs = new Map<string, number>();
 
 /**
+ * createLog failed after the new log took its name. The new log's header says where the previous
+ * one ended, and recovery refuses a log with records past that point: the previous log must take
+ * no more records, so the store fails, as on a failed sync, until it is reopened.
+ */
+export class NewLogInPlaceError extends CarveError {
+  constructor(path: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(
+      ErrorCodes.DB_FAILED,
+      `the new log took its name but could not be made ready (${why}); the log before it takes no more records, and the database must be reopened to recover from disk`,
+      { path, cause },
+    );
+  }
+}
+
+/**
  * Makes log `logNumber`, durably: from the spare when logs are recycled and one is usable (its
  * handle, from takeSpare, is the one written, synced and closed here), fresh otherwise (zeros
  * written up to its first fill, when preallocating). The header is written and synced under a
- * temp name, renamed into place, and the directory synced. On failure the temp is removed, best
- * effort: one left behind is truncated by the next try.
+ * temp name, renamed into place, and the directory synced. A failure before the rename removes
+ * the temp, best effort (one left behind is truncated by the next try); a failure after it is a
+ * NewLogInPlaceError.
  */
 export async function createLog(
   storage: Storage,
@@ -117,15 +133,20 @@ export async function createLog(
     await handle.write(header, 0);
     preallocatedBytes = spare === undefined ? await preallocateFirstChunk(handle, writing.preallocationBytes) : spare.fileBytes;
     await handle.sync();
-    await renameIntoPlace(storage, tempPath, path);
+    await storage.rename(tempPath, path);
   } catch (error) {
     await storage.unlink(tempPath).catch(() => undefined);
     throw error;
   } finally {
     await handle.close().catch(() => undefined);
   }
-  const log = { path, logNumber, salt, endOffsetBytes: logHeaderBytes, durableOffsetBytes: logHeaderBytes };
-  return openLogForAppend(storage, log, writing, preallocatedBytes);
+  try {
+    await storage.syncDir(directory);
+    const log = { path, logNumber, salt, endOffsetBytes: logHeaderBytes, durableOffsetBytes: logHeaderBytes };
+    return await openLogForAppend(storage, log, writing, preallocatedBytes);
+  } catch (error) {
+    throw new NewLogInPlaceError(path, error);
+  }
 }
 
 /**

@@ -34,7 +34,17 @@ import { bytesToLatin1, latin1ToBytes } from './bytes.js';
 import { dataFileName, writeDataFile } from './data-file.js';
 import { type Durability, GroupCommitter } from './group-commit.js';
 import { acquireLock, type Lock } from './lock.js';
-import { type ActiveLog, type LogWriting, closeLog, createLog, failedLogs, logFileName, logWritingFor, openLogForAppend } from './log-file.js';
+import {
+  type ActiveLog,
+  type LogWriting,
+  NewLogInPlaceError,
+  closeLog,
+  createLog,
+  failedLogs,
+  logFileName,
+  logWritingFor,
+  openLogForAppend,
+} from './log-file.js';
 import { retireToSpare } from './log-recycling.js';
 import { spacePageBytes } from './log-space.js';
 import {
@@ -327,14 +337,21 @@ export class KvStore {
       const current = this.committer.activeLog;
       // No fill may still be in flight in a log that is no longer the last one.
       await current.space?.finish();
-      const next = await createLog(
-        this.storage,
-        this.directory,
-        current.logNumber + 1,
-        this.options.random,
-        { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
-        this.writing,
-      );
+      let next: ActiveLog;
+      try {
+        next = await createLog(
+          this.storage,
+          this.directory,
+          current.logNumber + 1,
+          this.options.random,
+          { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
+          this.writing,
+        );
+      } catch (error) {
+        // Past its rename, the new log's header says where this one ends: nothing more may go in.
+        if (error instanceof NewLogInPlaceError) this.committer.failWith(error);
+        throw error;
+      }
       frozen = snapshot;
       covered = this.committer.replaceLog(next);
     });

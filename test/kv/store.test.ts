@@ -19,7 +19,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ErrorCodes } from '../../src/errors.js';
+import { CarveError, ErrorCodes } from '../../src/errors.js';
 import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { parseDataFile } from '../../src/kv/data-file.js';
 import { maxKeyBytes, maxValueBytes } from '../../src/kv/limits.js';
@@ -31,6 +31,7 @@ import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
+import { DelegatingStorage } from '../support/delegating-storage.js';
 import { FailingOpens, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
@@ -875,6 +876,31 @@ describe('automatic checkpoints', () => {
     }
   });
 
+  it('fail the store when the new log took its name but the directory sync failed: the log before it takes no more records, and a reopen recovers', async () => {
+    const storage = new FailingDirSync(new SimStorage());
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      storage.failNext = true;
+      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.DB_FAILED, { path: 'db/log-000002.wal' }));
+      await assert.rejects(db.put(b('b'), b('2')), carveError(ErrorCodes.DB_FAILED));
+    } finally {
+      await db.close();
+    }
+    // Log 2's header says where log 1 ended; a record written to log 1 after it would make
+    // recovery refuse the directory (E_CORRUPT).
+    for (const value of ['3', '4']) {
+      const reopened = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+      try {
+        assert.deepEqual([latin1(reopened.get(b('a'))), reopened.get(b('b'))], ['1', undefined]);
+        await reopened.put(b('c'), b(value));
+        await reopened.checkpoint();
+      } finally {
+        await reopened.close();
+      }
+    }
+  });
+
   it('remove a log whose checkpoint failed once a later checkpoint covers it', async () => {
     const storage = new FailingOpens(new SimStorage());
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
@@ -951,3 +977,13 @@ describe('automatic checkpoints', () => {
   });
 });
 
+/** Fails the next directory sync with EIO once `failNext` is set. */
+class FailingDirSync extends DelegatingStorage {
+  failNext = false;
+
+  override syncDir(path: string): Promise<void> {
+    if (!this.failNext) return super.syncDir(path);
+    this.failNext = false;
+    return Promise.reject(new CarveError(ErrorCodes.EIO, 'injected: directory sync failed', { path }));
+  }
+}
