@@ -25,11 +25,12 @@
  *   data file, whichever is larger), so that a log that once grew large does not keep every later
  *   log, and the reading of each at recovery, that large.
  * - A spare that is not a usable log (a foreign or damaged file under the name, or one that fails
- *   to open or read) is removed, and the new log is made from scratch: a spare only ever saves a
- *   zero fill, so it never fails a checkpoint or an open. Anything under the name that is not a
- *   file is left alone. A store that does not recycle removes the spare at open.
+ *   to open or read) is removed, and the new log is made from scratch. Nothing in a spare is
+ *   needed (the data file covers its records), so one that fails to open or read never fails a
+ *   checkpoint or an open. Anything under the name that is not a file is left alone. A store
+ *   that does not recycle removes the spare at open.
  */
-import { ErrorCodes, isCarveError } from '../errors.js';
+import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
 import { decodeLogHeader, logHeaderBytes } from './log-format.js';
@@ -95,7 +96,8 @@ export async function takeSpare(storage: Storage, directory: string, tempPath: s
       await handle.close().catch(() => undefined);
       throw error;
     }
-  } catch {
+  } catch (error) {
+    if (!(error instanceof CarveError)) throw error; // a bug, not a bad spare
     // Should the unlink fail too, the fresh log's open truncates the file (log-file.ts).
     await storage.unlink(tempPath).catch(() => undefined);
     return undefined;

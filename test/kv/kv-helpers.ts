@@ -4,7 +4,7 @@
  * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
- * RecordingStorage records opens and closes; FailingOpens also fails chosen opens.
+ * RecordingStorage records opens and closes; FailingOpens fails chosen opens.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -231,13 +231,14 @@ class RecordedClose extends DelegatingFileHandle {
 }
 
 /**
- * A RecordingStorage that fails the next `times` opens of paths matching a pattern (with these
- * flags only, if given) with ENOSPC: failOpensOf.
+ * A delegating Storage whose `failOpensOf(pattern, times, flags?)` makes the next `times` opens
+ * of matching paths (with exactly `flags`, if given) fail with ENOSPC.
  */
-export class FailingOpens extends RecordingStorage {
+export class FailingOpens extends DelegatingStorage {
   private pattern: RegExp | undefined;
   private flags: OpenFlags | undefined;
   private failuresLeft = 0;
+  /** How many opens it has failed. */
   failedOpens = 0;
 
   failOpensOf(pattern: RegExp, times: number, flags?: OpenFlags): void {
@@ -250,7 +251,6 @@ export class FailingOpens extends RecordingStorage {
     if (this.failuresLeft > 0 && this.pattern?.test(path) === true && (this.flags === undefined || this.flags === flags)) {
       this.failuresLeft -= 1;
       this.failedOpens += 1;
-      this.opens.push(`${path} ${flags}`);
       return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
     }
     return super.open(path, flags, mode, options);
