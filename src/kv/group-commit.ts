@@ -10,7 +10,9 @@
  * acknowledged while the disk works (so that CPU work never delays issuing a sync). One sync is in flight at a time, and groups apply in commit order.
  *
  * A failed write or sync fails every commit in the group and every commit after it: the store
- * is then failed until reopened and recovered from disk. A sync error is never retried.
+ * is then failed until reopened and recovered from disk. A sync error is never retried. An
+ * exclusive task may fail the store the same way (failWith): the store does when a log rotation
+ * fails after the new log took its name (log-file.ts, NewLogInPlaceError).
  * Exclusive tasks (log rotation) run between groups, when no write is in flight.
  *
  * A group is formed as commits arrive: each joins the open group at the end of the queue (a
@@ -78,6 +80,8 @@ export interface GroupCommitStats {
 export class GroupCommitter {
   private readonly queue: Array<PendingGroup | Exclusive> = [];
   private flushing = false;
+  /** An exclusive task is running (no group in flight). */
+  private exclusiveRunning = false;
   private failure: CarveError | undefined;
   /** Groups are framed here: the previous group's write has returned before the next is framed. */
   private scratch = Buffer.allocUnsafe(scratchStartBytes);
@@ -162,7 +166,12 @@ export class GroupCommitter {
         if (head === undefined) return;
         if (head.kind === 'exclusive') {
           this.queue.shift();
-          await head.task().then(head.resolve, head.reject);
+          this.exclusiveRunning = true;
+          try {
+            await head.task().then(head.resolve, head.reject);
+          } finally {
+            this.exclusiveRunning = false;
+          }
           continue;
         }
         inFlight = this.startGroup(this.takeGroup(head));
@@ -212,7 +221,7 @@ export class GroupCommitter {
         return true;
       } catch (error) {
         this.onFailure?.(log);
-        this.fail(error, log.path);
+        this.failIo(error, log.path);
         return false;
       } finally {
         markSyncIssued();
@@ -234,18 +243,25 @@ export class GroupCommitter {
   }
 
   /**
-   * Fails the store with `failure` (an E_DB_FAILED), as a failed sync does: every commit queued
-   * and to come is refused. For a task that finds the log may take no more records.
+   * Fails the store with `failure` (an E_DB_FAILED), as a failed sync does: every commit and
+   * exclusive task queued, and every one to come, is refused. Only from inside an exclusive task
+   * (no group in flight, which would still be acknowledged), for one that finds the log may take
+   * no more records.
    */
   failWith(failure: CarveError): void {
     assert(failure.code === ErrorCodes.DB_FAILED, 'a store fails with E_DB_FAILED');
+    assert(this.exclusiveRunning, 'failWith is called from inside an exclusive task');
+    this.fail(failure);
+  }
+
+  private fail(failure: CarveError): void {
     this.failure ??= failure;
     for (const pending of this.queue.splice(0)) pending.reject(this.failure);
   }
 
-  private fail(error: unknown, path: string): void {
+  private failIo(error: unknown, path: string): void {
     const cause = error instanceof Error ? error.message : String(error);
-    this.failWith(
+    this.fail(
       new CarveError(ErrorCodes.DB_FAILED, `a log write or sync failed (${cause}); the database must be reopened to recover from disk`, {
         path,
         cause: error,

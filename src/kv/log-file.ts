@@ -180,7 +180,12 @@ export async function openLogForAppend(
   if (writing.preallocationBytes === 0) return { ...log, handle, space: undefined };
   try {
     const fillHandle = await storage.open(log.path, 'r+', undefined, { dsync: true });
-    return { ...log, handle, space: new LogSpace(fillHandle, preallocatedBytes, writing.preallocationBytes) };
+    try {
+      return { ...log, handle, space: new LogSpace(fillHandle, preallocatedBytes, writing.preallocationBytes) };
+    } catch (error) {
+      await fillHandle.close().catch(() => undefined);
+      throw error;
+    }
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw error;

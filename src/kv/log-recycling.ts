@@ -26,8 +26,8 @@
  *   log, and the reading of each at recovery, that large.
  * - A spare that is not a usable log (a foreign or damaged file under the name, or one that fails
  *   to open or read) is removed, and the new log is made from scratch. Nothing in a spare is
- *   needed (the data file covers its records), so one that fails to open or read never fails a
- *   checkpoint or an open. Anything under the name that is not a file is left alone. A store
+ *   needed (the data file covers its records), so a storage error opening or reading one never
+ *   fails a checkpoint or an open (a bug is rethrown). Anything under the name that is not a file is left alone. A store
  *   that does not recycle removes the spare at open.
  */
 import { CarveError, ErrorCodes, isCarveError } from '../errors.js';

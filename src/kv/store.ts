@@ -8,9 +8,10 @@
  * log-structured merge of sorted runs and a small B+ tree (lsm-index.ts); commits are appended
  * to it unsorted, and the next read folds them in. A checkpoint writes the index into the data
  * file ("the main ledger") while new commits go to a fresh log. Recovery loads the data file and
- * replays the logs after it. A failed sync fails the store until it is reopened; the commits it
- * failed are "unknown", not "absent": their records may have reached the disk and reappear after
- * recovery (as in LevelDB), but an acknowledged commit is never lost.
+ * replays the logs after it. A failed sync fails the store until it is reopened (so does a log
+ * rotation that fails after the new log took its name: log-file.ts, NewLogInPlaceError); the
+ * commits it failed are "unknown", not "absent": their records may have reached the disk and
+ * reappear after recovery (as in LevelDB), but an acknowledged commit is never lost.
  *
  * durability 'none' writes the log without syncing it. It is faster, and gives up every write
  * since the last checkpoint on a power failure or OS crash (a process crash keeps them, since
@@ -330,31 +331,38 @@ export class KvStore {
     this.index.fold();
     // At a group boundary: start a new log, and freeze the index, which then holds exactly the
     // commits of the logs before it.
-    await this.committer.exclusive(async () => {
-      // Nothing is applied during this section, so the snapshot taken first holds the same
-      // commits as one taken last; replacing the log comes last, since nothing after it may fail.
-      const snapshot = this.index.snapshot();
-      const current = this.committer.activeLog;
-      // No fill may still be in flight in a log that is no longer the last one.
-      await current.space?.finish();
-      let next: ActiveLog;
-      try {
-        next = await createLog(
-          this.storage,
-          this.directory,
-          current.logNumber + 1,
-          this.options.random,
-          { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
-          this.writing,
-        );
-      } catch (error) {
-        // Past its rename, the new log's header says where this one ends: nothing more may go in.
-        if (error instanceof NewLogInPlaceError) this.committer.failWith(error);
-        throw error;
-      }
-      frozen = snapshot;
-      covered = this.committer.replaceLog(next);
-    });
+    try {
+      await this.committer.exclusive(async () => {
+        // Nothing is applied during this section, so the snapshot taken first holds the same
+        // commits as one taken last; replacing the log comes last, since nothing after it may
+        // fail.
+        const snapshot = this.index.snapshot();
+        const current = this.committer.activeLog;
+        // No fill may still be in flight in a log that is no longer the last one.
+        await current.space?.finish();
+        let next: ActiveLog;
+        try {
+          next = await createLog(
+            this.storage,
+            this.directory,
+            current.logNumber + 1,
+            this.options.random,
+            { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
+            this.writing,
+          );
+        } catch (error) {
+          // Past its rename, the new log's header says where this one ends: it takes no more.
+          if (error instanceof NewLogInPlaceError) this.committer.failWith(error);
+          throw error;
+        }
+        frozen = snapshot;
+        covered = this.committer.replaceLog(next);
+      });
+    } catch (error) {
+      // No log was retired: the next checkpoint waits for another threshold's worth of log.
+      this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
+      throw error;
+    }
     assert(frozen !== undefined && covered !== undefined, 'the rotation ran');
     const retired = covered;
     const nextLogNumber = retired.logNumber + 1;

@@ -4,7 +4,8 @@
  * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
- * RecordingStorage records opens and closes; FailingOpens fails chosen opens.
+ * RecordingStorage records opens and closes; FailingOpens fails chosen opens, FailingDirSync
+ * also the next directory sync, and FailingClose the next close of a chosen file.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -254,5 +255,61 @@ export class FailingOpens extends DelegatingStorage {
       return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
     }
     return super.open(path, flags, mode, options);
+  }
+}
+
+/** A FailingOpens whose `failNextDirSync()` also makes the next directory sync fail with EIO. */
+export class FailingDirSync extends FailingOpens {
+  private dirSyncFailing = false;
+
+  failNextDirSync(): void {
+    this.dirSyncFailing = true;
+  }
+
+  override syncDir(path: string): Promise<void> {
+    if (!this.dirSyncFailing) return super.syncDir(path);
+    this.dirSyncFailing = false;
+    return Promise.reject(new CarveError(ErrorCodes.EIO, 'injected: directory sync failed', { path }));
+  }
+}
+
+/**
+ * A delegating Storage whose `failNextCloseOf(pattern)` makes the next close of a handle on a
+ * matching path fail with EIO.
+ */
+export class FailingClose extends DelegatingStorage {
+  private pattern: RegExp | undefined;
+  /** How many closes it has failed. */
+  failedCloses = 0;
+
+  failNextCloseOf(pattern: RegExp): void {
+    this.pattern = pattern;
+  }
+
+  protected override wrapHandle(handle: FileHandle): FileHandle {
+    return new CloseThatMayFail(handle, this);
+  }
+
+  /** Whether the close of a handle on `path` is to fail (once). */
+  takeCloseFailure(path: string): boolean {
+    if (this.pattern?.test(path) !== true) return false;
+    this.pattern = undefined;
+    this.failedCloses += 1;
+    return true;
+  }
+}
+
+/** A handle whose close asks its FailingClose whether to fail (the handle is closed either way). */
+class CloseThatMayFail extends DelegatingFileHandle {
+  constructor(
+    inner: FileHandle,
+    private readonly storage: FailingClose,
+  ) {
+    super(inner);
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    if (this.storage.takeCloseFailure(this.path)) throw new CarveError(ErrorCodes.EIO, 'injected: close failed', { path: this.path });
   }
 }

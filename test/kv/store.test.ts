@@ -19,7 +19,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CarveError, ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes } from '../../src/errors.js';
 import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { parseDataFile } from '../../src/kv/data-file.js';
 import { maxKeyBytes, maxValueBytes } from '../../src/kv/limits.js';
@@ -31,8 +31,7 @@ import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { DelegatingStorage } from '../support/delegating-storage.js';
-import { FailingOpens, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
+import { FailingClose, FailingDirSync, FailingOpens, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
   readonly name: string;
@@ -876,28 +875,58 @@ describe('automatic checkpoints', () => {
     }
   });
 
-  it('fail the store when the new log took its name but the directory sync failed: the log before it takes no more records, and a reopen recovers', async () => {
-    const storage = new FailingDirSync(new SimStorage());
+  for (const [what, inject] of [
+    ['its directory sync', (storage: FailingDirSync) => storage.failNextDirSync()],
+    ['its opening for appends', (storage: FailingDirSync) => storage.failOpensOf(/log-000002\.wal$/, 1, 'r+')],
+  ] as const) {
+    it(`fail the store when the new log took its name but ${what} failed: the log before it takes no more records, and a reopen recovers`, async () => {
+      const storage = new FailingDirSync(new SimStorage());
+      const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+      try {
+        await db.put(b('a'), b('1'));
+        inject(storage);
+        const checkpoint = db.checkpoint();
+        const during = db.put(b('b'), b('2')); // queued behind the rotation
+        await assert.rejects(checkpoint, carveError(ErrorCodes.DB_FAILED, { path: 'db/log-000002.wal' }));
+        await assert.rejects(during, carveError(ErrorCodes.DB_FAILED));
+        await assert.rejects(db.put(b('c'), b('3')), carveError(ErrorCodes.DB_FAILED));
+      } finally {
+        await db.close();
+      }
+      // Log 2's header says where log 1 ended; a record written to log 1 after it would make
+      // recovery refuse the directory (E_CORRUPT).
+      for (const value of ['4', '5']) {
+        const reopened = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+        try {
+          assert.deepEqual([latin1(reopened.get(b('a'))), reopened.get(b('b')), reopened.get(b('c'))], ['1', undefined, undefined]);
+          if (value === '5') assert.equal(latin1(reopened.get(b('d'))), '4', 'the first reopen\'s commit');
+          await reopened.put(b('d'), b(value));
+          await reopened.checkpoint();
+        } finally {
+          await reopened.close();
+        }
+      }
+    });
+  }
+
+  it("fail no checkpoint for a failed close of the log's fill handle (its fills are durable already)", async () => {
+    const storage = new FailingClose(new SimStorage());
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
     try {
       await db.put(b('a'), b('1'));
-      storage.failNext = true;
-      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.DB_FAILED, { path: 'db/log-000002.wal' }));
-      await assert.rejects(db.put(b('b'), b('2')), carveError(ErrorCodes.DB_FAILED));
+      storage.failNextCloseOf(/log-000001\.wal$/); // the fill handle, closed as the rotation begins
+      await db.checkpoint();
+      assert.equal(storage.failedCloses, 1);
+      await db.put(b('b'), b('2'));
+      await db.checkpoint();
     } finally {
       await db.close();
     }
-    // Log 2's header says where log 1 ended; a record written to log 1 after it would make
-    // recovery refuse the directory (E_CORRUPT).
-    for (const value of ['3', '4']) {
-      const reopened = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
-      try {
-        assert.deepEqual([latin1(reopened.get(b('a'))), reopened.get(b('b'))], ['1', undefined]);
-        await reopened.put(b('c'), b(value));
-        await reopened.checkpoint();
-      } finally {
-        await reopened.close();
-      }
+    const reopened = await KvStore.open(storage, 'db');
+    try {
+      assert.deepEqual([latin1(reopened.get(b('a'))), latin1(reopened.get(b('b')))], ['1', '2']);
+    } finally {
+      await reopened.close();
     }
   });
 
@@ -960,30 +989,25 @@ describe('automatic checkpoints', () => {
     assert.equal(await checkpointedUpTo(storage, 'db'), covered, 'no checkpoint after the one that covered the earlier logs');
   });
 
-  it('wait for another threshold of log after a checkpoint fails, not retry after every commit', async () => {
-    const storage = new FailingOpens(new SimStorage());
-    storage.failOpensOf(/data\.ckpt/, Infinity);
-    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 64 * 1024 });
-    const value = new Uint8Array(1000).fill(7);
-    try {
-      // About 200 KB of log: three thresholds' worth.
-      for (let i = 0; i < 200; i++) await db.put(b(`k${i}`), value);
-    } finally {
-      await db.close();
-    }
-    assert.ok(storage.failedOpens >= 1 && storage.failedOpens <= 4, `${storage.failedOpens} checkpoints tried`);
-    const logs = await logFiles(storage, 'db');
-    assert.ok(logs.length <= 5, `logs left: ${logs.join(', ')}`);
-  });
+  for (const [what, failing, flags] of [
+    ['the data file', /data\.ckpt/, undefined],
+    ['the new log, before it takes its name', /log-(?!000001)\d+\.wal\.tmp$/, 'w'], // log 1 is made at open
+  ] as const) {
+    it(`wait for another threshold of log after a checkpoint fails (${what}), not retry after every commit`, async () => {
+      const storage = new FailingOpens(new SimStorage());
+      storage.failOpensOf(failing, Infinity, flags);
+      const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 64 * 1024 });
+      const value = new Uint8Array(1000).fill(7);
+      try {
+        // About 200 KB of log: three thresholds' worth.
+        for (let i = 0; i < 200; i++) await db.put(b(`k${i}`), value);
+      } finally {
+        await db.close();
+      }
+      assert.ok(storage.failedOpens >= 1 && storage.failedOpens <= 4, `${storage.failedOpens} checkpoints tried`);
+      const logs = await logFiles(storage, 'db');
+      assert.ok(logs.length <= 5, `logs left: ${logs.join(', ')}`);
+    });
+  }
 });
 
-/** Fails the next directory sync with EIO once `failNext` is set. */
-class FailingDirSync extends DelegatingStorage {
-  failNext = false;
-
-  override syncDir(path: string): Promise<void> {
-    if (!this.failNext) return super.syncDir(path);
-    this.failNext = false;
-    return Promise.reject(new CarveError(ErrorCodes.EIO, 'injected: directory sync failed', { path }));
-  }
-}
