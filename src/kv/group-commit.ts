@@ -10,10 +10,10 @@
  * acknowledged while the disk works (so that CPU work never delays issuing a sync). One sync is in flight at a time, and groups apply in commit order.
  *
  * A failed write or sync fails every commit in the group and every commit after it: the store
- * is then failed until reopened and recovered from disk. A sync error is never retried. An
- * exclusive task may fail the store the same way (failWith): the store does when a log rotation
- * fails after the new log took its name (log-file.ts, NewLogInPlaceError).
- * Exclusive tasks (log rotation) run between groups, when no write is in flight.
+ * is then failed until reopened and recovered from disk. A sync error is never retried.
+ * Exclusive tasks (log rotation) run between groups, when no write is in flight. One may fail
+ * the store the same way (failWith), as the log rotation does when it fails after the new log
+ * took its name (log-file.ts, NewLogInPlaceError).
  *
  * A group is formed as commits arrive: each joins the open group at the end of the queue (a
  * new one opens after an exclusive task or past maxGroupBytes), and every commit of a group

@@ -27,8 +27,8 @@
  * - A spare that is not a usable log (a foreign or damaged file under the name, or one that fails
  *   to open or read) is removed, and the new log is made from scratch. Nothing in a spare is
  *   needed (the data file covers its records), so a storage error opening or reading one never
- *   fails a checkpoint or an open (a bug is rethrown). Anything under the name that is not a file is left alone. A store
- *   that does not recycle removes the spare at open.
+ *   fails a checkpoint or an open (a bug is rethrown). Anything under the name that is not a
+ *   file is left alone. A store that does not recycle removes the spare at open.
  */
 import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
 import { joinPath } from '../storage/paths.js';

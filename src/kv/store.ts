@@ -338,7 +338,9 @@ export class KvStore {
         // fail.
         const snapshot = this.index.snapshot();
         const current = this.committer.activeLog;
-        // No fill may still be in flight in a log that is no longer the last one.
+        // No fill may still be in flight in a log that is no longer the last one. Should the
+        // rotation then fail, this log goes on without preallocation: its records grow the file
+        // (durable all the same, slower) until the next rotation.
         await current.space?.finish();
         let next: ActiveLog;
         try {
@@ -359,7 +361,7 @@ export class KvStore {
         covered = this.committer.replaceLog(next);
       });
     } catch (error) {
-      // No log was retired: the next checkpoint waits for another threshold's worth of log.
+      // No log was retired: the next automatic checkpoint waits for as much log again.
       this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
       throw error;
     }

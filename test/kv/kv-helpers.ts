@@ -5,7 +5,7 @@
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
  * RecordingStorage records opens and closes; FailingOpens fails chosen opens, FailingDirSync
- * also the next directory sync, and FailingClose the next close of a chosen file.
+ * the next directory sync, and FailingClose the next close of a chosen file.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -258,8 +258,8 @@ export class FailingOpens extends DelegatingStorage {
   }
 }
 
-/** A FailingOpens whose `failNextDirSync()` also makes the next directory sync fail with EIO. */
-export class FailingDirSync extends FailingOpens {
+/** A delegating Storage whose `failNextDirSync()` makes the next directory sync fail with EIO. */
+export class FailingDirSync extends DelegatingStorage {
   private dirSyncFailing = false;
 
   failNextDirSync(): void {
@@ -290,7 +290,7 @@ export class FailingClose extends DelegatingStorage {
     return new CloseThatMayFail(handle, this);
   }
 
-  /** Whether the close of a handle on `path` is to fail (once). */
+  /** For its handles: whether the close of one on `path` is to fail (once). */
   takeCloseFailure(path: string): boolean {
     if (this.pattern?.test(path) !== true) return false;
     this.pattern = undefined;

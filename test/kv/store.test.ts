@@ -875,16 +875,31 @@ describe('automatic checkpoints', () => {
     }
   });
 
-  for (const [what, inject] of [
-    ['its directory sync', (storage: FailingDirSync) => storage.failNextDirSync()],
-    ['its opening for appends', (storage: FailingDirSync) => storage.failOpensOf(/log-000002\.wal$/, 1, 'r+')],
-  ] as const) {
+  /** Storages that make the new log 2 fail after it took its name, once `inject` is called. */
+  const failuresAfterTheRename = [
+    {
+      what: 'its directory sync',
+      make: () => {
+        const storage = new FailingDirSync(new SimStorage());
+        return { storage, inject: () => storage.failNextDirSync() };
+      },
+    },
+    {
+      what: 'its opening for appends',
+      make: () => {
+        const storage = new FailingOpens(new SimStorage());
+        return { storage, inject: () => storage.failOpensOf(/log-000002\.wal$/, 1, 'r+') };
+      },
+    },
+  ];
+
+  for (const { what, make } of failuresAfterTheRename) {
     it(`fail the store when the new log took its name but ${what} failed: the log before it takes no more records, and a reopen recovers`, async () => {
-      const storage = new FailingDirSync(new SimStorage());
+      const { storage, inject } = make();
       const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
       try {
         await db.put(b('a'), b('1'));
-        inject(storage);
+        inject();
         const checkpoint = db.checkpoint();
         const during = db.put(b('b'), b('2')); // queued behind the rotation
         await assert.rejects(checkpoint, carveError(ErrorCodes.DB_FAILED, { path: 'db/log-000002.wal' }));
@@ -907,9 +922,26 @@ describe('automatic checkpoints', () => {
         }
       }
     });
+
+    it(`reject an open whose new log took its name but ${what} failed (E_DB_FAILED); the next open recovers`, async () => {
+      const { storage, inject } = make();
+      const first = await KvStore.open(storage, 'db');
+      await first.put(b('a'), b('1'));
+      await first.close(); // log 1 keeps a record: the next open makes log 2
+      inject();
+      await assert.rejects(KvStore.open(storage, 'db'), carveError(ErrorCodes.DB_FAILED, { path: 'db/log-000002.wal' }));
+      const reopened = await KvStore.open(storage, 'db');
+      try {
+        assert.equal(latin1(reopened.get(b('a'))), '1');
+        await reopened.put(b('b'), b('2'));
+        await reopened.checkpoint();
+      } finally {
+        await reopened.close();
+      }
+    });
   }
 
-  it("fail no checkpoint for a failed close of the log's fill handle (its fills are durable already)", async () => {
+  it("a failed close of the log's fill handle fails no checkpoint (its fills are durable already)", async () => {
     const storage = new FailingClose(new SimStorage());
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
     try {
