@@ -72,7 +72,8 @@ export interface KvOptions {
    * data. Each of those logs but the active one also counts 1 MiB: a store reopened after
    * writes starts a new log, so one opened for many short sessions (as `carve kv put` does) would
    * otherwise keep a log file per session, all read at every open. After a checkpoint fails,
-   * the next waits for as many bytes again to be logged.
+   * the next automatic one waits until the logs have grown again by the larger of the threshold
+   * and the data file.
    */
   checkpointThresholdBytes?: number;
   /** Create the directory's store if there is none (default true). */
@@ -339,8 +340,9 @@ export class KvStore {
         const snapshot = this.index.snapshot();
         const current = this.committer.activeLog;
         // No fill may still be in flight in a log that is no longer the last one. Should the
-        // rotation then fail, this log goes on without preallocation: its records grow the file
-        // (durable all the same, slower) until the next rotation.
+        // rotation fail before the new log takes its name, this log gets no more fills: once its
+        // records pass the space already written (zeros, or a recycled log's old size), they grow
+        // the file (durable all the same, slower) until the next rotation.
         await current.space?.finish();
         let next: ActiveLog;
         try {
@@ -383,7 +385,7 @@ export class KvStore {
       );
     } catch (error) {
       // The data file may not cover the log just retired: it waits, with the others, for the
-      // next checkpoint, which waits for another threshold's worth of log.
+      // next checkpoint, which (if automatic) waits for as much log again.
       assert(!this.retiredLogs.some((log) => log.logNumber === retired.logNumber), 'a log is retired once');
       this.retiredLogs.push({ logNumber: retired.logNumber, bytes: retired.endOffsetBytes });
       this.uncoveredBytesAtFailure = this.uncoveredLogBytes();

@@ -819,6 +819,19 @@ describe('options', () => {
   });
 });
 
+/** Reopens the store `db` and checks that it holds `expected` (keys and values as latin1). */
+async function assertReopenedHolds(storage: Storage, expected: Record<string, string>): Promise<void> {
+  const reopened = await KvStore.open(storage, 'db');
+  try {
+    for (const [key, value] of Object.entries(expected)) assert.equal(latin1(reopened.get(b(key))), value, `the value of ${key}`);
+  } finally {
+    await reopened.close();
+  }
+}
+
+/** The store's log files in `dir`, in order. */
+const logFiles = async (storage: Storage, dir: string): Promise<string[]> => (await storage.readdir(dir)).filter((name) => /^log-\d+\.wal$/.test(name)).sort();
+
 describe('automatic checkpoints', () => {
   /** The first log the data file says to replay: each checkpoint moves it on. */
   const checkpointedUpTo = async (storage: Storage, dir: string) => parseDataFile(await readWholeFile(storage, `${dir}/data.ckpt`), `${dir}/data.ckpt`).firstLogNumber;
@@ -849,7 +862,6 @@ describe('automatic checkpoints', () => {
     assert.ok((await checkpointedUpTo(storage, 'db')) > first + 1, 'an automatic checkpoint once the log outgrew the data file');
   });
 
-  const logFiles = async (storage: Storage, dir: string): Promise<string[]> => (await storage.readdir(dir)).filter((name) => /^log-\d+\.wal$/.test(name)).sort();
 
   it('count the logs of earlier sessions: a store opened for many short sessions keeps a few logs, not one per session', async () => {
     // Each session that writes leaves its log for the next open to replay; each such log
@@ -875,6 +887,83 @@ describe('automatic checkpoints', () => {
     }
   });
 
+  it('remove a log whose checkpoint failed once a later checkpoint covers it', async () => {
+    const storage = new FailingOpens(new SimStorage());
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    try {
+      await db.put(b('a'), b('1'));
+      storage.failOpensOf(/data\.ckpt/, 1);
+      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC, { path: 'db/data.ckpt' }));
+      await db.put(b('b'), b('2'));
+      assert.equal((await logFiles(storage, 'db')).length, 2, 'the failed checkpoint started a log, and kept the one it did not cover');
+      await db.checkpoint();
+      assert.deepEqual(await logFiles(storage, 'db'), ['log-000003.wal'], 'only the log after the checkpoint is left');
+    } finally {
+      await db.close();
+    }
+    await assertReopenedHolds(storage, { a: '1', b: '2' });
+  });
+
+  it('count the bytes of the logs of earlier sessions, and only until a checkpoint covers them', async () => {
+    const storage = new SimStorage();
+    const options: KvOptions = { checkpointThresholdBytes: 8 * 1024 * 1024 };
+    const value = new Uint8Array(1000).fill(7);
+    const writeBatches = async (db: KvStore, from: number, batches: number): Promise<void> => {
+      for (let batch = 0; batch < batches; batch++) {
+        const ops: BatchOp[] = Array.from({ length: 100 }, (_, i) => ({ type: 'put', key: b(`k${from + batch * 100 + i}`), value }));
+        await db.write(ops);
+      }
+    };
+    const first = await KvStore.open(storage, 'db', options);
+    try {
+      await writeBatches(first, 0, 55); // about 5.5 MB of log: short of the threshold
+    } finally {
+      await first.close();
+    }
+    assert.equal(await readFileIfExists(storage, 'db/data.ckpt'), undefined, 'no checkpoint in the first session');
+    const second = await KvStore.open(storage, 'db', options);
+    let covered = 0;
+    try {
+      // 5.5 MB of the first session's log, 1 MiB for its file, and about 2 MB more pass 8 MiB;
+      // without the first log's bytes, the second session would need over 7 MB.
+      let batches = 0;
+      while ((await readFileIfExists(storage, 'db/data.ckpt')) === undefined) {
+        assert.ok(batches < 40, 'an automatic checkpoint within 4 MB of the second session');
+        await writeBatches(second, 5500 + batches * 100, 1);
+        batches += 1;
+      }
+      covered = await checkpointedUpTo(storage, 'db');
+      // 3 MB more: past 8 MiB again if the covered logs' bytes still counted.
+      await writeBatches(second, 10_000, 30);
+    } finally {
+      await second.close();
+    }
+    assert.equal(await checkpointedUpTo(storage, 'db'), covered, 'no checkpoint after the one that covered the earlier logs');
+  });
+
+  for (const [what, failing, flags] of [
+    ['the data file', /data\.ckpt/, undefined],
+    ['the new log, before it takes its name', /log-(?!000001)\d+\.wal\.tmp$/, 'w'], // log 1 is made at open
+  ] as const) {
+    it(`wait for as much log again after a checkpoint fails (${what}), not retry after every commit`, async () => {
+      const storage = new FailingOpens(new SimStorage());
+      storage.failOpensOf(failing, Infinity, flags);
+      const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 64 * 1024 });
+      const value = new Uint8Array(1000).fill(7);
+      try {
+        // About 200 KB of log: three thresholds' worth.
+        for (let i = 0; i < 200; i++) await db.put(b(`k${i}`), value);
+      } finally {
+        await db.close();
+      }
+      assert.ok(storage.failedOpens >= 1 && storage.failedOpens <= 4, `${storage.failedOpens} checkpoints tried`);
+      const logs = await logFiles(storage, 'db');
+      assert.ok(logs.length <= 5, `logs left: ${logs.join(', ')}`);
+    });
+  }
+});
+
+describe('log rotation failures', () => {
   /** Storages that make the new log 2 fail after it took its name, once `inject` is called. */
   const failuresAfterTheRename = [
     {
@@ -926,12 +1015,16 @@ describe('automatic checkpoints', () => {
     it(`reject an open whose new log took its name but ${what} failed (E_DB_FAILED); the next open recovers`, async () => {
       const { storage, inject } = make();
       const first = await KvStore.open(storage, 'db');
-      await first.put(b('a'), b('1'));
-      await first.close(); // log 1 keeps a record: the next open makes log 2
+      try {
+        await first.put(b('a'), b('1'));
+      } finally {
+        await first.close(); // log 1 keeps a record: the next open makes log 2
+      }
       inject();
       await assert.rejects(KvStore.open(storage, 'db'), carveError(ErrorCodes.DB_FAILED, { path: 'db/log-000002.wal' }));
       const reopened = await KvStore.open(storage, 'db');
       try {
+        assert.deepEqual(await logFiles(storage, 'db'), ['log-000001.wal', 'log-000002.wal'], 'log 2, header only, taken as the last log');
         assert.equal(latin1(reopened.get(b('a'))), '1');
         await reopened.put(b('b'), b('2'));
         await reopened.checkpoint();
@@ -941,7 +1034,7 @@ describe('automatic checkpoints', () => {
     });
   }
 
-  it("a failed close of the log's fill handle fails no checkpoint (its fills are durable already)", async () => {
+  it("fail no checkpoint for a failed close of the log's fill handle (its fills are durable already)", async () => {
     const storage = new FailingClose(new SimStorage());
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
     try {
@@ -954,92 +1047,6 @@ describe('automatic checkpoints', () => {
     } finally {
       await db.close();
     }
-    const reopened = await KvStore.open(storage, 'db');
-    try {
-      assert.deepEqual([latin1(reopened.get(b('a'))), latin1(reopened.get(b('b')))], ['1', '2']);
-    } finally {
-      await reopened.close();
-    }
+    await assertReopenedHolds(storage, { a: '1', b: '2' });
   });
-
-  it('remove a log whose checkpoint failed once a later checkpoint covers it', async () => {
-    const storage = new FailingOpens(new SimStorage());
-    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
-    try {
-      await db.put(b('a'), b('1'));
-      storage.failOpensOf(/data\.ckpt/, 1);
-      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC, { path: 'db/data.ckpt' }));
-      await db.put(b('b'), b('2'));
-      assert.equal((await logFiles(storage, 'db')).length, 2, 'the failed checkpoint started a log, and kept the one it did not cover');
-      await db.checkpoint();
-      assert.deepEqual(await logFiles(storage, 'db'), ['log-000003.wal'], 'only the log after the checkpoint is left');
-    } finally {
-      await db.close();
-    }
-    const reopened = await KvStore.open(storage, 'db');
-    try {
-      assert.deepEqual([latin1(reopened.get(b('a'))), latin1(reopened.get(b('b')))], ['1', '2']);
-    } finally {
-      await reopened.close();
-    }
-  });
-
-  it('count the bytes of the logs of earlier sessions, and only until a checkpoint covers them', async () => {
-    const storage = new SimStorage();
-    const options: KvOptions = { checkpointThresholdBytes: 8 * 1024 * 1024 };
-    const value = new Uint8Array(1000).fill(7);
-    const writeBatches = async (db: KvStore, from: number, batches: number): Promise<void> => {
-      for (let batch = 0; batch < batches; batch++) {
-        const ops: BatchOp[] = Array.from({ length: 100 }, (_, i) => ({ type: 'put', key: b(`k${from + batch * 100 + i}`), value }));
-        await db.write(ops);
-      }
-    };
-    const first = await KvStore.open(storage, 'db', options);
-    try {
-      await writeBatches(first, 0, 55); // about 5.5 MB of log: short of the threshold
-    } finally {
-      await first.close();
-    }
-    assert.equal(await readFileIfExists(storage, 'db/data.ckpt'), undefined, 'no checkpoint in the first session');
-    const second = await KvStore.open(storage, 'db', options);
-    let covered = 0;
-    try {
-      // 5.5 MB of the first session's log, 1 MiB for its file, and about 2 MB more pass 8 MiB;
-      // without the first log's bytes, the second session would need over 7 MB.
-      let batches = 0;
-      while ((await readFileIfExists(storage, 'db/data.ckpt')) === undefined) {
-        assert.ok(batches < 40, 'an automatic checkpoint within 4 MB of the second session');
-        await writeBatches(second, 5500 + batches * 100, 1);
-        batches += 1;
-      }
-      covered = await checkpointedUpTo(storage, 'db');
-      // 3 MB more: past 8 MiB again if the covered logs' bytes still counted.
-      await writeBatches(second, 10_000, 30);
-    } finally {
-      await second.close();
-    }
-    assert.equal(await checkpointedUpTo(storage, 'db'), covered, 'no checkpoint after the one that covered the earlier logs');
-  });
-
-  for (const [what, failing, flags] of [
-    ['the data file', /data\.ckpt/, undefined],
-    ['the new log, before it takes its name', /log-(?!000001)\d+\.wal\.tmp$/, 'w'], // log 1 is made at open
-  ] as const) {
-    it(`wait for another threshold of log after a checkpoint fails (${what}), not retry after every commit`, async () => {
-      const storage = new FailingOpens(new SimStorage());
-      storage.failOpensOf(failing, Infinity, flags);
-      const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 64 * 1024 });
-      const value = new Uint8Array(1000).fill(7);
-      try {
-        // About 200 KB of log: three thresholds' worth.
-        for (let i = 0; i < 200; i++) await db.put(b(`k${i}`), value);
-      } finally {
-        await db.close();
-      }
-      assert.ok(storage.failedOpens >= 1 && storage.failedOpens <= 4, `${storage.failedOpens} checkpoints tried`);
-      const logs = await logFiles(storage, 'db');
-      assert.ok(logs.length <= 5, `logs left: ${logs.join(', ')}`);
-    });
-  }
 });
-
