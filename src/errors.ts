@@ -104,6 +104,11 @@ export class CarveError extends Error {
   }
 }
 
+/** An error's message, or the thrown value as text when it is not an Error. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function isCarveError(error: unknown, code?: ErrorCode): error is CarveError {
   return error instanceof CarveError && (code === undefined || error.code === code);
 }
@@ -116,7 +121,7 @@ export function fromSystemError(error: unknown, path: string): CarveError {
     const message = (error as Error).message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
     return new CarveError(systemCode as ErrorCode, message, { path, cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return new CarveError(ErrorCodes.EIO, `unexpected system error: ${message}`, { path, cause: error });
 }
 

@@ -4,7 +4,7 @@
  * CarveError with the same code, path and offset; slabs are announced in the order they were
  * added, before any job that could reference their slots; one job runs at a time.
  */
-import { CarveError, ErrorCodes, type ErrorCode } from '../errors.js';
+import { CarveError, ErrorCodes, type ErrorCode, messageOf } from '../errors.js';
 import type { SlabLayout } from './geometry.js';
 import type { SnapshotJob } from './stream.js';
 
@@ -44,7 +44,7 @@ export function serializeError(error: unknown): SerializedError {
   if (error instanceof CarveError) {
     return { carve: true, code: error.code, detail: error.detail, path: error.path, offset: error.offset, stack: error.stack };
   }
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = messageOf(error);
   return { carve: false, code: undefined, detail, path: undefined, offset: undefined, stack: error instanceof Error ? error.stack : undefined };
 }
 

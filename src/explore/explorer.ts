@@ -5,7 +5,7 @@
  * It reports how many states it checked and whether the enumeration was complete, and shrinks
  * the first violation to the shortest prefix and the fewest lost or torn effects.
  */
-import { CarveError, ErrorCodes } from '../errors.js';
+import { CarveError, ErrorCodes, messageOf } from '../errors.js';
 import type { History } from '../sim/history.js';
 import type { Image } from '../sim/image.js';
 import type { DeviceKind, FaultPlan } from '../sim/options.js';
@@ -107,7 +107,7 @@ export async function checkImage(
     return undefined;
   } catch (error) {
     if (error instanceof InvariantViolation) return { invariant: error.invariant, detail: error.detail };
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     return { invariant: 'recovery-succeeds', detail: `recovery or check threw: ${message}` };
   }
 }

@@ -36,7 +36,7 @@
  * success); the journal itself needs no repair, readers set the torn block aside.
  */
 import { randomBytes } from 'node:crypto';
-import { CarveError, ErrorCodes, assert } from '../errors.js';
+import { CarveError, ErrorCodes, assert, messageOf } from '../errors.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
 import { buildBlock } from './block.js';
 import { maxEntryBytes } from './format.js';
@@ -242,7 +242,7 @@ export class JournalWriter {
   }
 
   private fail(error: unknown, group: readonly Queued[]): void {
-    const cause = error instanceof Error ? error.message : String(error);
+    const cause = messageOf(error);
     this.failure = new CarveError(
       ErrorCodes.JOURNAL_FAILED,
       `a journal write or sync failed (${cause}); this writer takes no more appends: open a new one`,

@@ -19,7 +19,7 @@
  * new one opens after an exclusive task or past maxGroupBytes), and every commit of a group
  * shares the group's one promise. So a commit costs no promise, closure or record of its own.
  */
-import { CarveError, ErrorCodes, assert } from '../errors.js';
+import { CarveError, ErrorCodes, assert, messageOf } from '../errors.js';
 import { type Changes, encodeGroup, groupRecordBytes } from './commit-encoding.js';
 import type { ActiveLog } from './log-file.js';
 import { maxGroupBytes } from './limits.js';
@@ -260,9 +260,8 @@ export class GroupCommitter {
   }
 
   private failIo(error: unknown, path: string): void {
-    const cause = error instanceof Error ? error.message : String(error);
     this.fail(
-      new CarveError(ErrorCodes.DB_FAILED, `a log write or sync failed (${cause}); the database must be reopened to recover from disk`, {
+      new CarveError(ErrorCodes.DB_FAILED, `a log write or sync failed (${messageOf(error)}); the database must be reopened to recover from disk`, {
         path,
         cause: error,
       }),

@@ -12,7 +12,7 @@
  * fill already written, or is made from the directory's spare, a retired log whose whole size
  * is then its preallocated space (log-recycling.ts).
  */
-import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
+import { CarveError, ErrorCodes, isCarveError, messageOf } from '../errors.js';
 import { joinPath } from '../storage/paths.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
 import type { Durability } from './group-commit.js';
@@ -90,10 +90,9 @@ export const failedLogs = new Map<string, number>();
  */
 export class NewLogInPlaceError extends CarveError {
   constructor(path: string, cause: unknown) {
-    const why = cause instanceof Error ? cause.message : String(cause);
     super(
       ErrorCodes.DB_FAILED,
-      `the new log took its name but could not be made ready (${why}); the log before it takes no more records, and the database must be reopened to recover from disk`,
+      `the new log took its name but could not be made ready (${messageOf(cause)}); the log before it takes no more records, and the database must be reopened to recover from disk`,
       { path, cause },
     );
   }
@@ -133,6 +132,7 @@ export async function createLog(
     await handle.write(header, 0);
     preallocatedBytes = spare === undefined ? await preallocateFirstChunk(handle, writing.preallocationBytes) : spare.fileBytes;
     await handle.sync();
+    // Not renameIntoPlace (durable/replace.ts): a failure after the rename must be told apart.
     await storage.rename(tempPath, path);
   } catch (error) {
     await storage.unlink(tempPath).catch(() => undefined);

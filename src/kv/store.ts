@@ -324,6 +324,17 @@ export class KvStore {
   }
 
   private async runCheckpoint(): Promise<void> {
+    try {
+      await this.checkpointSteps();
+    } catch (error) {
+      // The next automatic one waits for as much log again (KvOptions.checkpointThresholdBytes).
+      this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
+      throw error;
+    }
+  }
+
+  /** Rotates the log, writes the data file and retires the logs it covers (runCheckpoint, checkpoint()). */
+  private async checkpointSteps(): Promise<void> {
     let frozen: IndexView | undefined;
     let covered: ActiveLog | undefined;
     // The fold of the writes so far (0.8–3.1 ms at 256 writers) happens here, while the next
@@ -332,41 +343,35 @@ export class KvStore {
     this.index.fold();
     // At a group boundary: start a new log, and freeze the index, which then holds exactly the
     // commits of the logs before it.
-    try {
-      await this.committer.exclusive(async () => {
-        // Nothing is applied during this section, so the snapshot taken first holds the same
-        // commits as one taken last; replacing the log comes last, since nothing after it may
-        // fail.
-        const snapshot = this.index.snapshot();
-        const current = this.committer.activeLog;
-        // No fill may still be in flight in a log that is no longer the last one. Should the
-        // rotation fail before the new log takes its name, this log gets no more fills: once its
-        // records pass the space already written (zeros, or a recycled log's old size), they grow
-        // the file (durable all the same, slower) until the next rotation.
-        await current.space?.finish();
-        let next: ActiveLog;
-        try {
-          next = await createLog(
-            this.storage,
-            this.directory,
-            current.logNumber + 1,
-            this.options.random,
-            { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
-            this.writing,
-          );
-        } catch (error) {
-          // Past its rename, the new log's header says where this one ends: it takes no more.
-          if (error instanceof NewLogInPlaceError) this.committer.failWith(error);
-          throw error;
-        }
-        frozen = snapshot;
-        covered = this.committer.replaceLog(next);
-      });
-    } catch (error) {
-      // No log was retired: the next automatic checkpoint waits for as much log again.
-      this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
-      throw error;
-    }
+    await this.committer.exclusive(async () => {
+      // Nothing is applied during this section, so the snapshot taken first holds the same
+      // commits as one taken last; replacing the log comes last, since nothing after it may
+      // fail.
+      const snapshot = this.index.snapshot();
+      const current = this.committer.activeLog;
+      // No fill may still be in flight in a log that is no longer the last one. Should the
+      // rotation fail before the new log takes its name, this log gets no more fills: once its
+      // records pass the space already written (zeros, or a recycled log's old size), they grow
+      // the file (durable all the same, slower) until the next rotation.
+      await current.space?.finish();
+      let next: ActiveLog;
+      try {
+        next = await createLog(
+          this.storage,
+          this.directory,
+          current.logNumber + 1,
+          this.options.random,
+          { durableBytes: current.durableOffsetBytes, writtenBytes: current.endOffsetBytes },
+          this.writing,
+        );
+      } catch (error) {
+        // Past its rename, the new log's header says where this one ends: it takes no more.
+        if (error instanceof NewLogInPlaceError) this.committer.failWith(error);
+        throw error;
+      }
+      frozen = snapshot;
+      covered = this.committer.replaceLog(next);
+    });
     assert(frozen !== undefined && covered !== undefined, 'the rotation ran');
     const retired = covered;
     const nextLogNumber = retired.logNumber + 1;
@@ -385,10 +390,9 @@ export class KvStore {
       );
     } catch (error) {
       // The data file may not cover the log just retired: it waits, with the others, for the
-      // next checkpoint, which (if automatic) waits for as much log again.
+      // next checkpoint.
       assert(!this.retiredLogs.some((log) => log.logNumber === retired.logNumber), 'a log is retired once');
       this.retiredLogs.push({ logNumber: retired.logNumber, bytes: retired.endOffsetBytes });
-      this.uncoveredBytesAtFailure = this.uncoveredLogBytes();
       throw error;
     }
     this.dataFileBytes = newDataFileBytes;

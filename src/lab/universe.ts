@@ -15,6 +15,7 @@ import { loadCheckpoint } from '../checkpoint/load.js';
 import { PagedState } from '../checkpoint/paged-state.js';
 import { type PublishProtocol, publishAtomically, sinkOf, sweepCheckpointTemps } from '../checkpoint/publish.js';
 import { tempPathBeside } from '../durable/temp-names.js';
+import { messageOf } from '../errors.js';
 import { type ScenarioVariant, expectInvariant } from '../explore/scenario.js';
 import { parentPath } from '../storage/paths.js';
 import type { ScenarioFamily } from './family.js';
@@ -160,7 +161,7 @@ export function universeFamily(): ScenarioFamily {
         try {
           loaded = await loadCheckpoint(storage, checkpointPath);
         } catch (error) {
-          failure = error instanceof Error ? error.message : String(error);
+          failure = messageOf(error);
         }
         expectInvariant(loaded !== undefined, 'old-or-new', () => `the checkpoint does not load: ${failure}`);
         const expectedPages = snapshots.get(loaded.sequence);

@@ -5,7 +5,8 @@
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
  * RecordingStorage records opens and closes; FailingOpens fails chosen opens, FailingDirSync
- * the next directory sync, and FailingClose the next close of a chosen file.
+ * the next directory sync, and FailingClose the next close of a chosen file. assertReopenedHolds
+ * reopens a store and checks its values.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -16,6 +17,7 @@ import { CarveError, ErrorCodes, type ErrorCode } from '../../src/errors.js';
 import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { bytesToLatin1 } from '../../src/kv/bytes.js';
 import type { Changes } from '../../src/kv/commit-encoding.js';
+import { KvStore } from '../../src/kv/store.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, OpenFlags, OpenOptions, Storage } from '../../src/storage/storage.js';
 import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
@@ -311,5 +313,15 @@ class CloseThatMayFail extends DelegatingFileHandle {
   override async close(): Promise<void> {
     await super.close();
     if (this.storage.takeCloseFailure(this.path)) throw new CarveError(ErrorCodes.EIO, 'injected: close failed', { path: this.path });
+  }
+}
+
+/** Reopens the store `db` and checks that it holds `expected` (keys and values as latin1). */
+export async function assertReopenedHolds(storage: Storage, expected: Record<string, string>): Promise<void> {
+  const reopened = await KvStore.open(storage, 'db');
+  try {
+    for (const [key, value] of Object.entries(expected)) assert.equal(latin1(reopened.get(b(key))), value, `the value of ${key}`);
+  } finally {
+    await reopened.close();
   }
 }

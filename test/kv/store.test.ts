@@ -31,7 +31,7 @@ import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { FailingClose, FailingDirSync, FailingOpens, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
+import { FailingClose, FailingDirSync, FailingOpens, assertReopenedHolds, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
   readonly name: string;
@@ -818,16 +818,6 @@ describe('options', () => {
     assert.deepEqual(await storage.readdir(''), []);
   });
 });
-
-/** Reopens the store `db` and checks that it holds `expected` (keys and values as latin1). */
-async function assertReopenedHolds(storage: Storage, expected: Record<string, string>): Promise<void> {
-  const reopened = await KvStore.open(storage, 'db');
-  try {
-    for (const [key, value] of Object.entries(expected)) assert.equal(latin1(reopened.get(b(key))), value, `the value of ${key}`);
-  } finally {
-    await reopened.close();
-  }
-}
 
 /** The store's log files in `dir`, in order. */
 const logFiles = async (storage: Storage, dir: string): Promise<string[]> => (await storage.readdir(dir)).filter((name) => /^log-\d+\.wal$/.test(name)).sort();
