@@ -109,10 +109,14 @@ export interface KvOptions {
 /**
  * Unsafe behaviour the crash lab turns on to show what it breaks; not part of the store's API.
  * `recycledLogKeepsSalt` (bank/recycle-same-salt): a recycled log keeps the salt of the log it
- * was, so that its old records can be replayed after a crash.
+ * was, so that its old records can be replayed after a crash. `oldLogOutlivesNewLog`
+ * (bank/rotation-fails-keeps-old-log): a log rotation that fails after the new log took its name
+ * does not fail the store, and commits go on into the old log, past where the new log's header
+ * says it ended.
  */
 export interface KvLabFaults {
   readonly recycledLogKeepsSalt?: boolean;
+  readonly oldLogOutlivesNewLog?: boolean;
 }
 
 /** A consistent, immutable view of the store at one moment. */
@@ -149,6 +153,7 @@ export class KvStore {
     private readonly options: Required<KvOptions>,
     /** How this store's logs are written (logWritingOf). */
     private readonly writing: LogWriting,
+    private readonly labFaults: KvLabFaults,
   ) {
     this.dataFileBytes = dataFileBytes;
     this.index = index;
@@ -212,6 +217,7 @@ export class KvStore {
         recovered.dataFileBytes,
         resolved,
         writing,
+        labFaults,
       );
     } catch (error) {
       await lock.release();
@@ -366,7 +372,7 @@ export class KvStore {
         );
       } catch (error) {
         // Past its rename, the new log's header says where this one ends: it takes no more.
-        if (error instanceof NewLogInPlaceError) this.committer.failWith(error);
+        if (error instanceof NewLogInPlaceError && this.labFaults.oldLogOutlivesNewLog !== true) this.committer.failWith(error);
         throw error;
       }
       frozen = snapshot;

@@ -9,10 +9,15 @@
  * Variants: ack-before-sync (durability 'none': "done" once the record is in the page cache),
  * recycle-same-salt (a recycled log keeps its old salt, so its old records can be replayed),
  * correct (acknowledged after the log sync: an O_DSYNC write into space preallocated with zeros,
- * or into a recycled log under a new salt).
+ * or into a recycled log under a new salt). Two more inject a fault: the directory sync after the
+ * first checkpoint's new log takes its name fails (EIO). rotation-fails-keeps-old-log goes on
+ * committing into the old log, past where the new log's header says it ended, so that recovery
+ * refuses the directory; rotation-fails fails the store, as the store does.
  */
+import { CarveError, ErrorCodes } from '../errors.js';
 import { type ScenarioVariant, expectInvariant } from '../explore/scenario.js';
 import { type KvLabFaults, KvStore } from '../kv/store.js';
+import { DelegatingStorage } from '../storage/delegating.js';
 import { bytes, text } from '../storage/files.js';
 import type { Storage } from '../storage/storage.js';
 import type { ScenarioFamily } from './family.js';
@@ -74,7 +79,42 @@ async function readBalances(storage: Storage): Promise<{ balances: Record<string
   }
 }
 
-const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; summary: string; durability: 'sync' | 'none'; labFaults?: KvLabFaults }> = [
+/**
+ * Once armed, fails with EIO the directory sync after the first rename into a log's name (a
+ * checkpoint's new log), without syncing: the rename reaches the media only if a crash says so.
+ */
+class FailingLogRenameSync extends DelegatingStorage {
+  private armed = false;
+  private failNextSync = false;
+
+  arm(): void {
+    this.armed = true;
+  }
+
+  override async rename(fromPath: string, toPath: string): Promise<void> {
+    await super.rename(fromPath, toPath);
+    if (this.armed && /(^|\/)log-\d+\.wal$/.test(toPath)) {
+      this.armed = false;
+      this.failNextSync = true;
+    }
+  }
+
+  override syncDir(path: string): Promise<void> {
+    if (!this.failNextSync) return super.syncDir(path);
+    this.failNextSync = false;
+    return Promise.reject(new CarveError(ErrorCodes.EIO, 'injected: directory sync failed', { path }));
+  }
+}
+
+const variants: ReadonlyArray<{
+  variant: string;
+  expected: 'safe' | 'unsafe';
+  summary: string;
+  durability: 'sync' | 'none';
+  labFaults?: KvLabFaults;
+  /** The first checkpoint's new log fails after its rename (FailingLogRenameSync). */
+  rotationFails?: boolean;
+}> = [
   {
     variant: 'ack-before-sync',
     expected: 'unsafe',
@@ -89,6 +129,21 @@ const variants: ReadonlyArray<{ variant: string; expected: 'safe' | 'unsafe'; su
     labFaults: { recycledLogKeepsSalt: true },
   },
   {
+    variant: 'rotation-fails-keeps-old-log',
+    expected: 'unsafe',
+    summary: "a checkpoint's new log fails after taking its name, and commits go on into the log before it",
+    durability: 'sync',
+    labFaults: { oldLogOutlivesNewLog: true },
+    rotationFails: true,
+  },
+  {
+    variant: 'rotation-fails',
+    expected: 'safe',
+    summary: "a checkpoint's new log fails after taking its name, and the store fails until reopened",
+    durability: 'sync',
+    rotationFails: true,
+  },
+  {
     variant: 'correct',
     expected: 'safe',
     summary: 'acknowledged only after the group commit has synced the log',
@@ -100,7 +155,7 @@ export function bankFamily(): ScenarioFamily {
   return {
     name: 'bank',
     summary: 'concurrent transfers in the write-ahead-logged store; money is conserved and acknowledged transfers applied once',
-    variants: variants.map(({ variant, expected, summary, durability, labFaults }): ScenarioVariant => ({
+    variants: variants.map(({ variant, expected, summary, durability, labFaults, rotationFails }): ScenarioVariant => ({
       scenario: 'bank',
       variant,
       expected,
@@ -111,17 +166,23 @@ export function bankFamily(): ScenarioFamily {
         await db.close();
       },
       async workload(storage, context) {
+        const faulty = rotationFails === true ? new FailingLogRenameSync(storage) : undefined;
         const db = await KvStore.open(
-          storage,
+          faulty ?? storage,
           directory,
           { durability, random: () => context.prng.next(), logPreallocationBytes },
           labFaults,
         );
         const balances = { ...initialBalances };
+        // Under the injected fault, refused transfers and failed checkpoints are expected: only
+        // what is acknowledged counts. Elsewhere any failure fails the workload.
+        faulty?.arm();
+        const ignore = faulty === undefined ? undefined : (): void => undefined;
         const run = (round: readonly Transfer[]) =>
-          round.map((t) => transfer(db, balances, t).then(() => context.acknowledge(t.id)));
+          round.map((t) => transfer(db, balances, t).then(() => context.acknowledge(t.id), ignore));
+        const checkpoint = () => (ignore === undefined ? db.checkpoint() : db.checkpoint().catch(ignore));
         await Promise.all(run(rounds[0]!));
-        for (const round of rounds.slice(1)) await Promise.all([db.checkpoint(), ...run(round)]);
+        for (const round of rounds.slice(1)) await Promise.all([checkpoint(), ...run(round)]);
         await db.close();
       },
       async check(storage, crash) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { CarveError, type ErrorCode } from '../../src/errors.js';
 import type { PagedState } from '../../src/checkpoint/paged-state.js';
 import type { FileHandle, FileStat, OpenFlags, Storage } from '../../src/storage/storage.js';
-import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../../src/storage/delegating.js';
 
 /** A rejection predicate: a CarveError with `code` (and `path`, when given). */
 export function carveError(code: ErrorCode, path?: string): (error: unknown) => boolean {

@@ -17,7 +17,7 @@ import { writeSecretFile } from '../../src/durable/secret.js';
 import { tempMarker } from '../../src/durable/temp-names.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, OpenFlags, Storage } from '../../src/storage/storage.js';
-import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../../src/storage/delegating.js';
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 

@@ -4,7 +4,7 @@
  * "what happens while a sync is in flight" is decided by the test, not by timing.
  */
 import type { FileHandle, Storage } from '../../src/storage/storage.js';
-import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../../src/storage/delegating.js';
 
 export class GatedStorage extends DelegatingStorage {
   readonly events: string[] = [];

@@ -20,7 +20,7 @@ import type { Changes } from '../../src/kv/commit-encoding.js';
 import { KvStore } from '../../src/kv/store.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, OpenFlags, OpenOptions, Storage } from '../../src/storage/storage.js';
-import { DelegatingFileHandle, DelegatingStorage } from '../support/delegating-storage.js';
+import { DelegatingFileHandle, DelegatingStorage } from '../../src/storage/delegating.js';
 
 export { seededRandom } from '../support/seeded-random.js';
 

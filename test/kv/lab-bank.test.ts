@@ -13,6 +13,10 @@
  * crash right after the recycled log was made, recovery replays its old records, and balances go
  * back to older values while the markers of later transfers stay. And on a device that
  * acknowledges FLUSH without doing it, even `correct` fails: the lab sees a lying disk.
+ * With the directory sync after the first checkpoint's new log takes its name failing (EIO),
+ * `rotation-fails` (the store failing, as it does) has 0 violations, while
+ * `rotation-fails-keeps-old-log` (commits going on into the old log) leaves directories that
+ * recovery refuses, under every profile.
  * Every run also checks that the workload really ran (all seven transfers acknowledged), so an
  * exploration can never pass vacuously.
  */
@@ -32,13 +36,13 @@ const variant = (name: string): ScenarioVariant => {
 const correct = variant('correct');
 const ackBeforeSync = variant('ack-before-sync');
 const recycleSameSalt = variant('recycle-same-salt');
+const rotationFails = variant('rotation-fails');
+const rotationFailsKeepsOldLog = variant('rotation-fails-keeps-old-log');
 
-function assertWorkloadRan(result: ExplorationResult): void {
-  assert.deepEqual(
-    result.history.acks.map((ack) => ack.label).sort(),
-    ['t1', 't2', 't3', 't4', 't5', 't6', 't7'],
-    'the workload acknowledged all seven transfers',
-  );
+const allTransfers = ['t1', 't2', 't3', 't4', 't5', 't6', 't7'];
+
+function assertWorkloadRan(result: ExplorationResult, acknowledged: readonly string[] = allTransfers): void {
+  assert.deepEqual(result.history.acks.map((ack) => ack.label).sort(), acknowledged, 'the transfers the workload acknowledged');
   assert.ok(result.crashPoints > 10, `crash points: ${result.crashPoints}`);
   assert.ok(result.states > 0);
 }
@@ -47,12 +51,14 @@ const describeCounterexample = (result: ExplorationResult): string =>
   result.counterexample === undefined ? 'none' : `${result.counterexample.violation.invariant}: ${result.counterexample.violation.detail}`;
 
 describe('lab: bank', () => {
-  it('has the three variants with their expectations', () => {
+  it('has the five variants with their expectations', () => {
     assert.equal(family.name, 'bank');
     assert.deepEqual(family.variants.map((v) => [v.variant, v.expected]).sort(), [
       ['ack-before-sync', 'unsafe'],
       ['correct', 'safe'],
       ['recycle-same-salt', 'unsafe'],
+      ['rotation-fails', 'safe'],
+      ['rotation-fails-keeps-old-log', 'unsafe'],
     ]);
   });
 
@@ -64,9 +70,22 @@ describe('lab: bank', () => {
       assert.equal(result.complete, true, 'every crash state was enumerated');
     });
 
+    it(`rotation-fails: 0 violations under ${profile} (exhaustive); the transfers after the failure are refused`, async () => {
+      const result = await explore(rotationFails, { profile });
+      assertWorkloadRan(result, ['t1', 't2', 't3']);
+      assert.equal(result.violations, 0, `first counterexample: ${describeCounterexample(result)}`);
+      assert.equal(result.complete, true, 'every crash state was enumerated');
+    });
+
     const unsafeVariants = [
       { workload: ackBeforeSync, title: 'ack-before-sync: loses acknowledged transfers', bound: { boundPerPoint: 64 }, invariant: 'acknowledged-transfer-applied' },
       { workload: recycleSameSalt, title: "recycle-same-salt: replays a recycled log's old records", bound: {}, invariant: 'applied-exactly-once' },
+      {
+        workload: rotationFailsKeepsOldLog,
+        title: 'rotation-fails-keeps-old-log: leaves logs that recovery refuses',
+        bound: {},
+        invariant: 'recovery-succeeds',
+      },
     ] as const;
     for (const { workload, title, bound, invariant } of unsafeVariants) {
       it(`${title} under ${profile}`, async () => {

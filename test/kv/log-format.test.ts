@@ -40,7 +40,7 @@ import type { EntryCursor } from '../../src/kv/merged-entries.js';
 import { bytesToLatin1, concatBytes } from '../../src/kv/bytes.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readWholeFile } from '../../src/storage/files.js';
-import { DelegatingFileHandle } from '../support/delegating-storage.js';
+import { DelegatingFileHandle } from '../../src/storage/delegating.js';
 import { carveError, changesOf, hex } from './kv-helpers.js';
 
 const logPath = 'db/log-000007.wal';

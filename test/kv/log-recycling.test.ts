@@ -31,7 +31,7 @@ import { recycledSalt, spareLogName } from '../../src/kv/log-recycling.js';
 import { firstFillBytes } from '../../src/kv/log-space.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { DelegatingStorage } from '../support/delegating-storage.js';
+import { DelegatingStorage } from '../../src/storage/delegating.js';
 import { FailingOpens, RecordingStorage, assertReopenedHolds, b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
 
 const temp = tempNodeStorages('carve-kv-recycle-');

@@ -23,7 +23,7 @@ import { CarveError } from '../../src/errors.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { FileHandle, OpenFlags, Storage } from '../../src/storage/storage.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
-import { DelegatingStorage } from '../support/delegating-storage.js';
+import { DelegatingStorage } from '../../src/storage/delegating.js';
 import { walkTree } from '../support/storage-tree.js';
 
 // ---------------------------------------------------------------------------------------------

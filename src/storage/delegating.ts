@@ -1,10 +1,11 @@
 /**
- * Base classes for test Storage wrappers: DelegatingStorage forwards every Storage method to an
- * inner storage and wraps each handle it opens through `wrapHandle`; DelegatingFileHandle
- * forwards every FileHandle member to an inner handle. A wrapper extends them and overrides
- * only what it changes (counting, gating, failing).
+ * Base classes for Storage wrappers (the tests' counting, gating and failing storages, and the
+ * crash lab's injected faults): DelegatingStorage forwards every Storage method to an inner
+ * storage and wraps each handle it opens through `wrapHandle`; DelegatingFileHandle forwards
+ * every FileHandle member to an inner handle. A wrapper extends them and overrides only what it
+ * changes.
  */
-import type { FileHandle, FileStat, OpenFlags, OpenOptions, Storage } from '../../src/storage/storage.js';
+import type { FileHandle, FileStat, OpenFlags, OpenOptions, Storage } from './storage.js';
 
 export class DelegatingStorage implements Storage {
   constructor(
