@@ -355,11 +355,6 @@ export class KvStore {
       // fail.
       const snapshot = this.index.snapshot();
       const current = this.committer.activeLog;
-      // No fill may still be in flight in a log that is no longer the last one. Should the
-      // rotation fail before the new log takes its name, this log gets no more fills: once its
-      // records pass the space already written (zeros, or a recycled log's old size), they grow
-      // the file (durable all the same, slower) until the next rotation.
-      await current.space?.finish();
       let next: ActiveLog;
       try {
         next = await createLog(
@@ -375,6 +370,9 @@ export class KvStore {
         if (error instanceof NewLogInPlaceError && this.labFaults.oldLogOutlivesNewLog !== true) this.committer.failWith(error);
         throw error;
       }
+      // No fill may still be in flight in a log that is no longer the last one. Only now: should
+      // the rotation fail, this log stays the last one and keeps its fills. (finish never fails.)
+      await current.space?.finish();
       frozen = snapshot;
       covered = this.committer.replaceLog(next);
     });

@@ -4,7 +4,7 @@
  * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
- * RecordingStorage records opens and closes; FailingOpens fails chosen opens, FailingDirSync
+ * RecordingStorage records opens, closes and writes of zeros; FailingOpens fails chosen opens, FailingDirSync
  * the next directory sync, and FailingClose the next close of a chosen file. assertReopenedHolds
  * reopens a store and checks its values.
  */
@@ -201,12 +201,14 @@ export function track<T>(promise: Promise<T>): { readonly settled: boolean; read
 }
 
 /**
- * A delegating Storage that records, in order, every open asked of it ("path flags") and every
- * close of a handle it opened ("path").
+ * A delegating Storage that records, in order, every open asked of it ("path flags"), every
+ * close of a handle it opened ("path"), and every write of nothing but zeros through one (its
+ * path: a log's fills are such writes, its records never are).
  */
 export class RecordingStorage extends DelegatingStorage {
   readonly opens: string[] = [];
   readonly closes: string[] = [];
+  readonly zeroWrites: string[] = [];
 
   override open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
     this.opens.push(`${path} ${flags}`);
@@ -214,21 +216,26 @@ export class RecordingStorage extends DelegatingStorage {
   }
 
   protected override wrapHandle(handle: FileHandle): FileHandle {
-    return new RecordedClose(handle, this.closes);
+    return new RecordedHandle(handle, this);
   }
 }
 
-/** A handle that adds its path to `closes` when it is closed. */
-class RecordedClose extends DelegatingFileHandle {
+/** A handle that tells its RecordingStorage of its close and of its writes of zeros. */
+class RecordedHandle extends DelegatingFileHandle {
   constructor(
     inner: FileHandle,
-    private readonly closes: string[],
+    private readonly recording: RecordingStorage,
   ) {
     super(inner);
   }
 
+  override write(data: Uint8Array, positionBytes: number): Promise<number> {
+    if (data.length > 0 && data.every((byte) => byte === 0)) this.recording.zeroWrites.push(this.path);
+    return super.write(data, positionBytes);
+  }
+
   override close(): Promise<void> {
-    this.closes.push(this.path);
+    this.recording.closes.push(this.path);
     return super.close();
   }
 }

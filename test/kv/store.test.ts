@@ -31,7 +31,7 @@ import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { FailingClose, FailingDirSync, FailingOpens, assertReopenedHolds, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
+import { FailingClose, FailingDirSync, FailingOpens, RecordingStorage, assertReopenedHolds, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
   readonly name: string;
@@ -954,6 +954,28 @@ describe('automatic checkpoints', () => {
 });
 
 describe('log rotation failures', () => {
+  it('keep filling the log ahead of its records when the rotation fails before the new log takes its name', async () => {
+    const failing = new FailingOpens(new SimStorage());
+    const storage = new RecordingStorage(failing);
+    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+    const value = b('v'.repeat(1000));
+    try {
+      await db.put(b('a'), value);
+      failing.failOpensOf(/log-000002\.wal\.tmp$/, 1, 'w');
+      await assert.rejects(db.checkpoint(), carveError(ErrorCodes.ENOSPC));
+      const fillsBefore = storage.zeroWrites.length;
+      // About 1 MB of records: past every fill made so far (64, 128 and 256 KiB at most).
+      for (let i = 0; i < 1000; i++) await db.put(b(`k${i}`), value);
+      const fillsAfter = storage.zeroWrites.slice(fillsBefore);
+      assert.ok(fillsAfter.length >= 2, `${fillsAfter.length} fills after the failed rotation`);
+      assert.ok(fillsAfter.every((path) => path === 'db/log-000001.wal'), fillsAfter.join(', '));
+      await db.checkpoint(); // the next rotation succeeds
+    } finally {
+      await db.close();
+    }
+    await assertReopenedHolds(storage, { a: 'v'.repeat(1000), k999: 'v'.repeat(1000) });
+  });
+
   /** Storages that make the new log 2 fail after it took its name, once `inject` is called. */
   const failuresAfterTheRename = [
     {
