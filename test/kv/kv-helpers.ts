@@ -4,9 +4,9 @@
  * file, tracks how many datasyncs are in flight at once, can hold a datasync open until the
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
- * RecordingStorage records opens, closes and writes of zeros; FailingOpens fails chosen opens, FailingDirSync
- * the next directory sync, and FailingClose the next close of a chosen file. assertReopenedHolds
- * reopens a store and checks its values.
+ * RecordingStorage records opens, closes and writes of zeros; FailingOpens fails chosen opens,
+ * FailingDirSync the next directory sync, and FailingHandleCalls the next read or close of a
+ * chosen file. assertReopenedHolds reopens a store and checks its values.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -282,44 +282,51 @@ export class FailingDirSync extends DelegatingStorage {
   }
 }
 
-/**
- * A delegating Storage whose `failNextCloseOf(pattern)` makes the next close of a handle on a
- * matching path fail with EIO.
- */
-export class FailingClose extends DelegatingStorage {
-  private pattern: RegExp | undefined;
-  /** How many closes it has failed. */
-  failedCloses = 0;
+type HandleCall = 'read' | 'close';
 
-  failNextCloseOf(pattern: RegExp): void {
-    this.pattern = pattern;
+/**
+ * A delegating Storage whose `failNext(call, pattern)` makes the next `call` ('read' or 'close')
+ * of a handle on a matching path fail with EIO. A close that fails has closed the handle.
+ */
+export class FailingHandleCalls extends DelegatingStorage {
+  private readonly patterns: Partial<Record<HandleCall, RegExp>> = {};
+  /** How many calls of each kind it has failed. */
+  readonly failed: Record<HandleCall, number> = { read: 0, close: 0 };
+
+  failNext(call: HandleCall, pattern: RegExp): void {
+    this.patterns[call] = pattern;
   }
 
   protected override wrapHandle(handle: FileHandle): FileHandle {
-    return new CloseThatMayFail(handle, this);
+    return new HandleThatMayFail(handle, this);
   }
 
-  /** For its handles: whether the close of one on `path` is to fail (once). */
-  takeCloseFailure(path: string): boolean {
-    if (this.pattern?.test(path) !== true) return false;
-    this.pattern = undefined;
-    this.failedCloses += 1;
-    return true;
+  /** For its handles: throws the injected error if this call on `path` is to fail (once). */
+  failIfChosen(call: HandleCall, path: string): void {
+    if (this.patterns[call]?.test(path) !== true) return;
+    delete this.patterns[call];
+    this.failed[call] += 1;
+    throw new CarveError(ErrorCodes.EIO, `injected: ${call} failed`, { path });
   }
 }
 
-/** A handle whose close asks its FailingClose whether to fail (the handle is closed either way). */
-class CloseThatMayFail extends DelegatingFileHandle {
+/** A handle whose reads and closes ask its FailingHandleCalls whether to fail. */
+class HandleThatMayFail extends DelegatingFileHandle {
   constructor(
     inner: FileHandle,
-    private readonly storage: FailingClose,
+    private readonly storage: FailingHandleCalls,
   ) {
     super(inner);
   }
 
+  override async read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {
+    this.storage.failIfChosen('read', this.path);
+    return super.read(lengthBytes, positionBytes);
+  }
+
   override async close(): Promise<void> {
     await super.close();
-    if (this.storage.takeCloseFailure(this.path)) throw new CarveError(ErrorCodes.EIO, 'injected: close failed', { path: this.path });
+    this.storage.failIfChosen('close', this.path);
   }
 }
 

@@ -12,8 +12,9 @@
  *   made fresh, one that is not a file is left alone; logRecycling: false keeps none, and
  *   removes one left by an earlier open;
  * - a recycled log is opened once under its temp name, and that handle closed once; a spare
- *   that fails to open is removed and the log made fresh, so it never blocks a checkpoint or an
- *   open; a stale temp under a new log's name does not block it either;
+ *   that fails to open, or whose header fails to read (its handle closed), is removed and the
+ *   log made fresh, so it never blocks a checkpoint or an open; a stale temp under a new log's
+ *   name does not block it either;
  * - a spare is cut to twice the checkpoint threshold (or the data file) at most;
  * - a recycled salt is the old one plus 1, wrapping past 2^32 - 1 to 1 (never 0);
  * - an earlier log with a record past where it had been written when the next log began is
@@ -32,7 +33,7 @@ import { firstFillBytes } from '../../src/kv/log-space.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { DelegatingStorage } from '../../src/storage/delegating.js';
-import { FailingOpens, RecordingStorage, assertReopenedHolds, b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
+import { FailingHandleCalls, FailingOpens, RecordingStorage, assertReopenedHolds, b, carveError, latin1 as text, newHold, tempNodeStorages } from './kv-helpers.js';
 
 const temp = tempNodeStorages('carve-kv-recycle-');
 
@@ -216,26 +217,49 @@ describe('log recycling', () => {
     }
   });
 
-  it('removes a spare that fails to open, and makes the log fresh', async () => {
-    const { storage: disk, dir } = await temp();
-    const storage = new FailingOpens(disk);
-    const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
-    try {
-      await db.put(b('a'), b('1'));
-      await db.checkpoint();
-      await db.put(b('b'), b('2'));
-      storage.failOpensOf(/log-000003\.wal\.tmp$/, 1, 'r+');
-      await db.checkpoint();
-      assert.equal(storage.failedOpens, 1, 'the spare failed to open');
-      const fresh = await readLog(dir, 'log-000003.wal');
-      assert.deepEqual([fresh.tornBytes, fresh.bytes.length], [0, firstFillBytes], 'a fresh log 3: its first fill of zeros, nothing old');
-      assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal', spareLogName], 'log 2 is the new spare');
-      await db.put(b('c'), b('3'));
-    } finally {
-      await db.close();
-    }
-    await assertReopenedHolds(disk, { a: '1', b: '2', c: '3' });
-  });
+  const spareFailures = [
+    {
+      what: 'fails to open',
+      make: (disk: Storage) => {
+        const failing = new FailingOpens(disk);
+        return { failing, inject: () => failing.failOpensOf(/log-000003\.wal\.tmp$/, 1, 'r+'), failed: () => failing.failedOpens, handlesOpened: 1 };
+      },
+    },
+    {
+      what: 'fails to read its header',
+      make: (disk: Storage) => {
+        const failing = new FailingHandleCalls(disk);
+        return { failing, inject: () => failing.failNext('read', /log-000003\.wal\.tmp$/), failed: () => failing.failed.read, handlesOpened: 2 };
+      },
+    },
+  ];
+
+  for (const { what, make } of spareFailures) {
+    it(`removes a spare that ${what}, closes what it opened, and makes the log fresh`, async () => {
+      const { storage: disk, dir } = await temp();
+      const { failing, inject, failed, handlesOpened } = make(disk);
+      const storage = new RecordingStorage(failing);
+      const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
+      try {
+        await db.put(b('a'), b('1'));
+        await db.checkpoint();
+        await db.put(b('b'), b('2'));
+        inject();
+        await db.checkpoint();
+        assert.equal(failed(), 1, `the spare ${what}`);
+        const ofTemp = (entries: string[]): string[] => entries.filter((entry) => entry.includes('log-000003.wal.tmp'));
+        assert.deepEqual(ofTemp(storage.opens), ['db/log-000003.wal.tmp r+', 'db/log-000003.wal.tmp w'], 'the spare, then a fresh temp');
+        assert.equal(ofTemp(storage.closes).length, handlesOpened, 'each handle opened is closed once');
+        const fresh = await readLog(dir, 'log-000003.wal');
+        assert.deepEqual([fresh.tornBytes, fresh.bytes.length], [0, firstFillBytes], 'a fresh log 3: its first fill of zeros, nothing old');
+        assert.deepEqual((await readdir(join(dir, 'db'))).sort(), ['LOCK', 'data.ckpt', 'log-000003.wal', spareLogName], 'log 2 is the new spare');
+        await db.put(b('c'), b('3'));
+      } finally {
+        await db.close();
+      }
+      await assertReopenedHolds(disk, { a: '1', b: '2', c: '3' });
+    });
+  }
 
   it('a spare that never opens blocks neither a checkpoint nor an open', async () => {
     const { storage: disk } = await temp();

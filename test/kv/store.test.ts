@@ -31,7 +31,7 @@ import { SimStorage } from '../../src/sim/sim-storage.js';
 import { readFileIfExists, readWholeFile, text } from '../../src/storage/files.js';
 import { NodeStorage } from '../../src/storage/node.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { FailingClose, FailingDirSync, FailingOpens, RecordingStorage, assertReopenedHolds, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
+import { FailingDirSync, FailingHandleCalls, FailingOpens, RecordingStorage, assertReopenedHolds, b, carveError, hex, latin1, seededRandom, tempNodeStorages } from './kv-helpers.js';
 
 interface Backend {
   readonly name: string;
@@ -1047,13 +1047,13 @@ describe('log rotation failures', () => {
   }
 
   it("fail no checkpoint for a failed close of the log's fill handle (its fills are durable already)", async () => {
-    const storage = new FailingClose(new SimStorage());
+    const storage = new FailingHandleCalls(new SimStorage());
     const db = await KvStore.open(storage, 'db', { checkpointThresholdBytes: 0 });
     try {
       await db.put(b('a'), b('1'));
-      storage.failNextCloseOf(/log-000001\.wal$/); // the fill handle, closed as the rotation begins
+      storage.failNext('close', /log-000001\.wal$/); // the fill handle, closed once the new log is made
       await db.checkpoint();
-      assert.equal(storage.failedCloses, 1);
+      assert.equal(storage.failed.close, 1);
       await db.put(b('b'), b('2'));
       await db.checkpoint();
     } finally {
