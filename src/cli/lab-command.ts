@@ -135,6 +135,10 @@ function printReport(rows: readonly LabRow[], options: LabOptions, seconds: numb
   );
   console.log(failed.length === 0 ? 'Every result meets its expectation.' : `${failed.length} result(s) contradict their expectation.`);
 
+  for (const { result } of rows.filter((row) => row.result.workloadError !== undefined)) {
+    console.log(`${result.scenario}/${result.variant} on ${result.profile}: the workload threw: ${result.workloadError!}`);
+  }
+
   // One shrunk counterexample per failing variant: the first profile that shows it.
   const shown = new Set<string>();
   const failing = rows.filter((row) => row.result.counterexample !== undefined);

@@ -58,6 +58,12 @@ export interface ExplorationResult {
   readonly violations: number;
   /** Every crash state of every point was enumerated (no sampling). */
   readonly complete: boolean;
+  /**
+   * The error the workload ended with, if it threw (its message). Its crash states up to the
+   * throw are still explored; the lab counts such a run as failed (lab/verdict.ts), since its
+   * scenarios catch every failure they expect.
+   */
+  readonly workloadError: string | undefined;
   readonly history: History;
   /** The first violation found, shrunk; undefined when there is none. */
   readonly counterexample: FoundViolation | undefined;
@@ -120,7 +126,7 @@ export async function explore(scenario: ScenarioVariant, options: ExploreOptions
   if (!Number.isSafeInteger(boundPerPoint) || boundPerPoint < 1) {
     throw new CarveError(ErrorCodes.INVALID_ARGUMENT, `bound must be a positive integer, got ${String(boundPerPoint)}`);
   }
-  const { history } = await recordWorkload(scenario, { ...options, seed });
+  const { history, workloadError } = await recordWorkload(scenario, { ...options, seed });
   const points = [...crashPoints(history)];
   const seen = new Set<string>();
   let states = 0;
@@ -159,6 +165,7 @@ export async function explore(scenario: ScenarioVariant, options: ExploreOptions
     crashPoints: points.length,
     violations,
     complete,
+    workloadError: workloadError === undefined ? undefined : messageOf(workloadError),
     history,
     counterexample,
   };

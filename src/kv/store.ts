@@ -303,7 +303,11 @@ export class KvStore {
    * meanwhile, into a fresh log. A checkpoint requested while one runs joins the running one.
    */
   checkpoint(): Promise<void> {
-    this.checkOpen();
+    try {
+      this.checkOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.startCheckpoint();
   }
 

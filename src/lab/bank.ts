@@ -10,17 +10,17 @@
  * recycle-same-salt (a recycled log keeps its old salt, so its old records can be replayed),
  * correct (acknowledged after the log sync: an O_DSYNC write into space preallocated with zeros,
  * or into a recycled log under a new salt). Two more inject a fault: the directory sync after the
- * first checkpoint's new log takes its name fails (EIO). rotation-fails-keeps-old-log goes on
+ * first checkpoint's new log takes its name fails (EIO; lab/faults.ts, so traces do not show that
+ * sync). rotation-fails-keeps-old-log goes on
  * committing into the old log, past where the new log's header says it ended, so that recovery
  * refuses the directory; rotation-fails fails the store, as the store does.
  */
-import { CarveError, ErrorCodes } from '../errors.js';
 import { type ScenarioVariant, expectInvariant } from '../explore/scenario.js';
 import { type KvLabFaults, KvStore } from '../kv/store.js';
-import { DelegatingStorage } from '../storage/delegating.js';
 import { bytes, text } from '../storage/files.js';
 import type { Storage } from '../storage/storage.js';
 import type { ScenarioFamily } from './family.js';
+import { FailingLogRenameSync } from './faults.js';
 
 const directory = 'bank';
 /** Small fills, so that the store writes zeros ahead of its records in this short run too. */
@@ -79,33 +79,6 @@ async function readBalances(storage: Storage): Promise<{ balances: Record<string
   }
 }
 
-/**
- * Once armed, fails with EIO the directory sync after the first rename into a log's name (a
- * checkpoint's new log), without syncing: the rename reaches the media only if a crash says so.
- */
-class FailingLogRenameSync extends DelegatingStorage {
-  private armed = false;
-  private failNextSync = false;
-
-  arm(): void {
-    this.armed = true;
-  }
-
-  override async rename(fromPath: string, toPath: string): Promise<void> {
-    await super.rename(fromPath, toPath);
-    if (this.armed && /(^|\/)log-\d+\.wal$/.test(toPath)) {
-      this.armed = false;
-      this.failNextSync = true;
-    }
-  }
-
-  override syncDir(path: string): Promise<void> {
-    if (!this.failNextSync) return super.syncDir(path);
-    this.failNextSync = false;
-    return Promise.reject(new CarveError(ErrorCodes.EIO, 'injected: directory sync failed', { path }));
-  }
-}
-
 const variants: ReadonlyArray<{
   variant: string;
   expected: 'safe' | 'unsafe';
@@ -131,7 +104,7 @@ const variants: ReadonlyArray<{
   {
     variant: 'rotation-fails-keeps-old-log',
     expected: 'unsafe',
-    summary: "a checkpoint's new log fails after taking its name, and commits go on into the log before it",
+    summary: "a checkpoint's new log takes its name but its directory sync fails (EIO), and commits go on into the log before it",
     durability: 'sync',
     labFaults: { oldLogOutlivesNewLog: true },
     rotationFails: true,
@@ -139,7 +112,7 @@ const variants: ReadonlyArray<{
   {
     variant: 'rotation-fails',
     expected: 'safe',
-    summary: "a checkpoint's new log fails after taking its name, and the store fails until reopened",
+    summary: "a checkpoint's new log takes its name but its directory sync fails (EIO), and the store fails until reopened",
     durability: 'sync',
     rotationFails: true,
   },
@@ -175,7 +148,8 @@ export function bankFamily(): ScenarioFamily {
         );
         const balances = { ...initialBalances };
         // Under the injected fault, refused transfers and failed checkpoints are expected: only
-        // what is acknowledged counts. Elsewhere any failure fails the workload.
+        // what is acknowledged counts. Elsewhere any failure ends the workload, and the lab then
+        // fails the run (lab/verdict.ts).
         faulty?.arm();
         const ignore = faulty === undefined ? undefined : (): void => undefined;
         const run = (round: readonly Transfer[]) =>

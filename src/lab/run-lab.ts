@@ -79,6 +79,7 @@ export function rowToJson(row: LabRow): Record<string, unknown> {
     bound: result.boundPerPoint,
     verdict: verdict.kind,
     failed: verdict.failed,
+    workloadError: result.workloadError ?? null,
     counterexample:
       result.counterexample === undefined
         ? null

@@ -1,10 +1,12 @@
 /**
  * What a lab result means against its expectation. An unsafe variant must be caught under
- * posix-weak (otherwise the lab itself is broken); a safe variant must survive every profile.
+ * posix-weak (otherwise the lab itself is broken); a safe variant must survive every profile;
+ * and every workload must run to its end (one that threw explored fewer crash states than its
+ * scenario promises, so its verdict would mean less than it says).
  */
 import type { ExplorationResult } from '../explore/explorer.js';
 
-export type VerdictKind = 'holds' | 'loses-data' | 'survives-here' | 'not-caught' | 'unexpected-loss';
+export type VerdictKind = 'holds' | 'loses-data' | 'survives-here' | 'not-caught' | 'unexpected-loss' | 'workload-failed';
 
 export interface Verdict {
   readonly kind: VerdictKind;
@@ -16,7 +18,8 @@ export interface Verdict {
 /** The profile under which every unsafe variant must show violations. */
 export const referenceProfile = 'posix-weak';
 
-export function verdictOf(result: Pick<ExplorationResult, 'expected' | 'violations' | 'profile' | 'complete'>): Verdict {
+export function verdictOf(result: Pick<ExplorationResult, 'expected' | 'violations' | 'profile' | 'complete' | 'workloadError'>): Verdict {
+  if (result.workloadError !== undefined) return { kind: 'workload-failed', failed: true, text: 'WORKLOAD FAILED' };
   const sampled = result.complete ? '' : ' (sampled)';
   if (result.expected === 'safe') {
     return result.violations === 0

@@ -5,8 +5,9 @@
  * test releases it, and can make the nth datasync fail with EIO. A write through an O_DSYNC
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
  * RecordingStorage records opens, closes and writes of zeros; FailingOpens fails chosen opens,
- * FailingDirSync the next directory sync, and FailingHandleCalls the next read or close of a
- * chosen file. assertReopenedHolds reopens a store and checks its values.
+ * FailingDirSync (src/lab/faults.ts, re-exported here) the next directory sync, and
+ * FailingHandleCalls the next read or close of a chosen file. assertReopenedHolds reopens a
+ * store and checks its values.
  */
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
@@ -23,6 +24,7 @@ import type { FileHandle, OpenFlags, OpenOptions, Storage } from '../../src/stor
 import { DelegatingFileHandle, DelegatingStorage } from '../../src/storage/delegating.js';
 
 export { seededRandom } from '../support/seeded-random.js';
+export { FailingDirSync } from '../../src/lab/faults.js';
 
 /** An assert.throws / assert.rejects validator: a CarveError with this code (and path/offset if given). */
 export function carveError(code: ErrorCode, where: { path?: string; offset?: number } = {}): (error: unknown) => boolean {
@@ -264,21 +266,6 @@ export class FailingOpens extends DelegatingStorage {
       return Promise.reject(new CarveError(ErrorCodes.ENOSPC, 'injected: no space left on device', { path }));
     }
     return super.open(path, flags, mode, options);
-  }
-}
-
-/** A delegating Storage whose `failNextDirSync()` makes the next directory sync fail with EIO. */
-export class FailingDirSync extends DelegatingStorage {
-  private dirSyncFailing = false;
-
-  failNextDirSync(): void {
-    this.dirSyncFailing = true;
-  }
-
-  override syncDir(path: string): Promise<void> {
-    if (!this.dirSyncFailing) return super.syncDir(path);
-    this.dirSyncFailing = false;
-    return Promise.reject(new CarveError(ErrorCodes.EIO, 'injected: directory sync failed', { path }));
   }
 }
 

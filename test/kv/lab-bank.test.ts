@@ -17,8 +17,9 @@
  * `rotation-fails` (the store failing, as it does) has 0 violations, while
  * `rotation-fails-keeps-old-log` (commits going on into the old log) leaves directories that
  * recovery refuses, under every profile.
- * Every run also checks that the workload really ran (all seven transfers acknowledged), so an
- * exploration can never pass vacuously.
+ * Every run also checks that the workload ran to its end and acknowledged what it should (all
+ * seven transfers; t1–t3 in rotation-fails, which refuses t4–t7), so an exploration can never
+ * pass vacuously.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +43,7 @@ const rotationFailsKeepsOldLog = variant('rotation-fails-keeps-old-log');
 const allTransfers = ['t1', 't2', 't3', 't4', 't5', 't6', 't7'];
 
 function assertWorkloadRan(result: ExplorationResult, acknowledged: readonly string[] = allTransfers): void {
+  assert.equal(result.workloadError, undefined, 'the workload ran to its end');
   assert.deepEqual(result.history.acks.map((ack) => ack.label).sort(), acknowledged, 'the transfers the workload acknowledged');
   assert.ok(result.crashPoints > 10, `crash points: ${result.crashPoints}`);
   assert.ok(result.states > 0);
@@ -70,7 +72,7 @@ describe('lab: bank', () => {
       assert.equal(result.complete, true, 'every crash state was enumerated');
     });
 
-    it(`rotation-fails: 0 violations under ${profile} (exhaustive); the transfers after the failure are refused`, async () => {
+    it(`rotation-fails: 0 violations under ${profile} (exhaustive); the transfers after the failure (t4–t7) are refused`, async () => {
       const result = await explore(rotationFails, { profile });
       assertWorkloadRan(result, ['t1', 't2', 't3']);
       assert.equal(result.violations, 0, `first counterexample: ${describeCounterexample(result)}`);
@@ -78,21 +80,23 @@ describe('lab: bank', () => {
     });
 
     const unsafeVariants = [
-      { workload: ackBeforeSync, title: 'ack-before-sync: loses acknowledged transfers', bound: { boundPerPoint: 64 }, invariant: 'acknowledged-transfer-applied' },
-      { workload: recycleSameSalt, title: "recycle-same-salt: replays a recycled log's old records", bound: {}, invariant: 'applied-exactly-once' },
+      { workload: ackBeforeSync, title: 'ack-before-sync: loses acknowledged transfers', bound: { boundPerPoint: 64 }, invariant: 'acknowledged-transfer-applied', detail: /acknowledged but is not applied/ },
+      { workload: recycleSameSalt, title: "recycle-same-salt: replays a recycled log's old records", bound: {}, invariant: 'applied-exactly-once', detail: /are not the initial ones plus/ },
       {
         workload: rotationFailsKeepsOldLog,
         title: 'rotation-fails-keeps-old-log: leaves logs that recovery refuses',
         bound: {},
         invariant: 'recovery-succeeds',
+        detail: /E_CORRUPT: log has records up to \d+ B, past the \d+ B it had when the next log began/,
       },
     ] as const;
-    for (const { workload, title, bound, invariant } of unsafeVariants) {
+    for (const { workload, title, bound, invariant, detail } of unsafeVariants) {
       it(`${title} under ${profile}`, async () => {
         const result = await explore(workload, { profile, ...bound });
         assertWorkloadRan(result);
         assert.ok(result.violations > 0, `expected violations under ${profile}, got 0 in ${result.states} states`);
         assert.equal(result.counterexample?.violation.invariant, invariant, describeCounterexample(result));
+        assert.match(result.counterexample.violation.detail, detail);
       });
     }
   }

@@ -182,11 +182,13 @@ async function flipByte(storage: Storage, path: string, position: number): Promi
 
 const sizeOf = async (storage: Storage, path: string): Promise<number> => (await storage.stat(path)).sizeBytes;
 
-/** Rejects (sync throw or rejected promise alike) with the given matcher. */
-async function refuses(call: () => unknown, matcher: (error: unknown) => boolean, message?: string): Promise<void> {
-  await assert.rejects(async () => {
-    await call();
-  }, matcher, message);
+/** `call` returns a promise that rejects as `matcher` says; it must not throw instead. */
+async function refuses(call: () => Promise<unknown>, matcher: (error: unknown) => boolean, message = 'the call'): Promise<void> {
+  let promise: Promise<unknown> | undefined;
+  assert.doesNotThrow(() => {
+    promise = call();
+  }, `${message} throws instead of returning a rejected promise`);
+  await assert.rejects(promise!, matcher, message);
 }
 
 // ---- the tests ------------------------------------------------------------------------------
