@@ -41,6 +41,8 @@ export const ErrorCodes = {
   DB_LOCKED: 'E_DB_LOCKED',
   DB_FAILED: 'E_DB_FAILED',
   DB_CLOSED: 'E_DB_CLOSED',
+  /** NodeStorage's file locks have no build for this platform (storage.ts, FileHandle.tryLock). */
+  LOCKS_UNSUPPORTED: 'E_LOCKS_UNSUPPORTED',
   // Checkpoints (src/checkpoint); E_CORRUPT and E_FOREIGN_FILE above serve them too.
   TRUNCATED: 'E_TRUNCATED',
   UNSUPPORTED_FORMAT: 'E_UNSUPPORTED_FORMAT',

@@ -1,55 +1,54 @@
 /**
- * The store's exclusive lock: a LOCK file holding the owner's pid. Another live process's lock
- * refuses the open with E_DB_LOCKED. Within this process a registry of held lock locations
- * (Storage.locationOf, so two Storages on one directory meet) refuses a second open. A lock
- * left by a dead process, or by this process without a registry entry (a simulated crash in
- * the lab), is stale and taken over.
+ * The store's exclusive lock: an advisory lock (FileHandle.tryLock) on the directory's LOCK
+ * file, held through a handle kept open while the store is open. A second open, from this
+ * process or another, finds the lock held and is refused with E_DB_LOCKED; it changes nothing.
+ * The lock ends with the handle: at close, or when the process dies (the operating system
+ * drops it), so a crash never leaves a lock to take over, and there is no window in which two
+ * openers can both believe they took one. The LOCK file itself stays: removing it could let one
+ * opener lock the removed file while another locks a new one. The holder writes its pid into
+ * it, for the message of a refused open only; nothing reads it to decide anything.
  */
-import { CarveError, ErrorCodes, isCarveError } from '../errors.js';
-import { readFileIfExists, text, bytes } from '../storage/files.js';
+import { CarveError, ErrorCodes, assert } from '../errors.js';
+import { bytes, readFileIfExists, text } from '../storage/files.js';
 import { joinPath } from '../storage/paths.js';
-import type { Storage } from '../storage/storage.js';
+import type { FileHandle, Storage } from '../storage/storage.js';
 
-/** Locations of the locks this process holds. */
-const held = new Set<string>();
+export const lockFileName = 'LOCK';
 
 export interface Lock {
   release(): Promise<void>;
 }
 
 export async function acquireLock(storage: Storage, directory: string): Promise<Lock> {
-  const path = joinPath(directory, 'LOCK');
-  const location = storage.locationOf(path);
-  if (held.has(location)) throw new CarveError(ErrorCodes.DB_LOCKED, 'the database is already open in this process', { path });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await storage.open(path, 'wx');
-      await handle.write(bytes(`${process.pid}\n`), 0);
-      await handle.close();
-      held.add(location);
-      return {
-        release: async () => {
-          held.delete(location);
-          await storage.unlink(path).catch(() => undefined);
-        },
-      };
-    } catch (error) {
-      if (!isCarveError(error, ErrorCodes.EEXIST)) throw error;
-      const owner = Number.parseInt(text((await readFileIfExists(storage, path)) ?? new Uint8Array()), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
-        throw new CarveError(ErrorCodes.DB_LOCKED, `the database is open in process ${owner}`, { path });
-      }
-      await storage.unlink(path).catch(() => undefined); // Stale: its owner is gone.
-    }
+  const path = joinPath(directory, lockFileName);
+  const handle = await storage.open(path, 'a+');
+  try {
+    if (!(await handle.tryLock())) throw await lockedError(storage, path);
+    await handle.truncate(0);
+    await handle.append(bytes(`${process.pid}\n`));
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
   }
-  throw new CarveError(ErrorCodes.DB_LOCKED, 'could not take the lock (another opener raced us)', { path });
+  return new HeldLock(handle);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
+class HeldLock implements Lock {
+  private released = false;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  async release(): Promise<void> {
+    assert(!this.released, 'a lock is released once');
+    this.released = true;
+    await this.handle.close();
   }
+}
+
+/** E_DB_LOCKED, naming the holder's pid if its LOCK file gives one. */
+async function lockedError(storage: Storage, path: string): Promise<CarveError> {
+  const content = await readFileIfExists(storage, path).catch(() => undefined);
+  const pid = content === undefined ? Number.NaN : Number.parseInt(text(content), 10);
+  const holder = !Number.isInteger(pid) ? 'another open store' : pid === process.pid ? 'this process' : `process ${pid}`;
+  return new CarveError(ErrorCodes.DB_LOCKED, `the database is open in ${holder}`, { path });
 }

@@ -4,6 +4,8 @@
  * change also becomes effects in the PersistenceModel, whose fate at a power cut the profile
  * decides. Errors match Linux's for the same calls. Faults: fsync EIO with Linux semantics
  * (reported once per open file, dirty pages marked clean and possibly lost), ENOSPC, torn writes.
+ * File locks are held per handle, as Linux's open file description locks are, and are not part
+ * of the image: a crash state starts with none.
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
 import { checkMode, checkNonNegativeInteger, normalizePath, pathComponents } from '../storage/paths.js';
@@ -65,6 +67,8 @@ export class SimStorage implements Storage {
   private nextIno: number;
   /** Open handles per inode: an unlinked file keeps its space while one is open. */
   private readonly openHandles = new Map<number, number>();
+  /** The handle holding each locked inode's lock (FileHandle.tryLock); a crash, being a new SimStorage, holds none. */
+  private readonly lockHolders = new Map<number, SimFileHandle>();
   private matchingSyncs = 0;
   private readonly instance = ++simInstances;
 
@@ -338,7 +342,16 @@ export class SimStorage implements Storage {
     });
   }
 
+  /** Not an operation: a lock changes nothing on disk, and a crash releases it. */
+  tryLockHandle(handle: SimFileHandle): boolean {
+    const holder = this.lockHolders.get(handle.ino);
+    if (holder !== undefined && holder !== handle) return false;
+    this.lockHolders.set(handle.ino, handle);
+    return true;
+  }
+
   closeHandle(handle: SimFileHandle): void {
+    if (this.lockHolders.get(handle.ino) === handle) this.lockHolders.delete(handle.ino);
     this.operation('close', `close(${show(handle.path)})`, handle.path, () => {
       const open = (this.openHandles.get(handle.ino) ?? 1) - 1;
       if (open === 0) this.openHandles.delete(handle.ino);
@@ -573,6 +586,12 @@ export class SimFileHandle implements FileHandle {
   async stat(): Promise<FileStat> {
     this.checkOpen();
     return this.storage.statHandle(this);
+  }
+
+  async tryLock(): Promise<boolean> {
+    this.checkOpen();
+    this.checkWritable();
+    return this.storage.tryLockHandle(this);
   }
 
   async close(): Promise<void> {

@@ -68,6 +68,9 @@ export class DelegatingFileHandle implements FileHandle {
   append(data: Uint8Array): Promise<number> {
     return this.inner.append(data);
   }
+  tryLock(): Promise<boolean> {
+    return this.inner.tryLock();
+  }
   read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {
     return this.inner.read(lengthBytes, positionBytes);
   }

@@ -2,13 +2,16 @@
  * NodeStorage: the Storage interface on the real disk through node:fs/promises.
  * Guarantees: every path resolves inside the root (including through symlinks in parent
  * directories); sync is fsync(2), datasync is fdatasync(2), syncDir opens the directory and
- * fsyncs it; append handles use O_APPEND, so each append lands whole at the end of the file.
+ * fsyncs it; append handles use O_APPEND, so each append lands whole at the end of the file;
+ * tryLock is an open file description lock (fcntl F_OFD_SETLK on Linux, flock on macOS,
+ * LockFileEx on Windows), through the fs-native-extensions addon, loaded on first use.
  * Errors are CarveErrors carrying the storage-relative path.
  */
 import { constants as fsConstants } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
-import { CarveError, ErrorCodes, assert, fromSystemError } from '../errors.js';
+import { CarveError, ErrorCodes, assert, fromSystemError, messageOf } from '../errors.js';
 import { checkMode, checkNonNegativeInteger, normalizePath, pathComponents } from './paths.js';
 import {
   type FileHandle,
@@ -237,6 +240,17 @@ class NodeFileHandle implements FileHandle {
     return toFileStat(await wrap(this.path, () => this.handle.stat()), this.path);
   }
 
+  async tryLock(): Promise<boolean> {
+    this.checkOpen();
+    this.checkWritable();
+    const { tryLock } = nativeLocks(this.path);
+    try {
+      return tryLock(this.handle.fd);
+    } catch (error) {
+      throw fromSystemError(error, this.path);
+    }
+  }
+
   async close(): Promise<void> {
     this.checkOpen();
     this.closed = true;
@@ -284,6 +298,27 @@ function toFileStat(stat: { size: number; mode: number; isDirectory(): boolean; 
     sizeBytes: stat.isDirectory() ? 0 : stat.size,
     mode: stat.mode & 0o777,
   };
+}
+
+interface NativeLocks {
+  /** An exclusive lock on the whole file: false if another open file description holds one. */
+  tryLock(fd: number): boolean;
+}
+
+let nativeLocksLoaded: NativeLocks | undefined;
+
+/** The lock addon, loaded once; E_LOCKS_UNSUPPORTED where it has no build for this platform. */
+function nativeLocks(path: string): NativeLocks {
+  if (nativeLocksLoaded !== undefined) return nativeLocksLoaded;
+  try {
+    nativeLocksLoaded = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;
+  } catch (error) {
+    throw new CarveError(ErrorCodes.LOCKS_UNSUPPORTED, `file locks are not available on ${process.platform}-${process.arch}: ${messageOf(error)}`, {
+      path,
+      cause: error,
+    });
+  }
+  return nativeLocksLoaded;
 }
 
 async function wrap<T>(path: string, operation: () => Promise<T>): Promise<T> {

@@ -6,6 +6,8 @@
  * Paths are relative to the storage root, '/'-separated ('' or '.' is the root itself).
  * Nothing is durable until a sync says so: `FileHandle.sync` persists a file's data and
  * metadata, `Storage.syncDir` persists a directory's entries (creations, renames, unlinks).
+ * `FileHandle.tryLock` is the one thing that is not about bytes: an advisory lock between
+ * handles, which a crash releases.
  */
 
 /** How a file is opened; the same strings node:fs uses. */
@@ -51,6 +53,15 @@ export interface FileHandle {
   /** fdatasync: data and the metadata needed to read it back (size), not the mode. */
   datasync(): Promise<void>;
   stat(): Promise<FileStat>;
+  /**
+   * Takes an exclusive advisory lock on the whole file for this handle unless another handle
+   * holds one, in this process or another: true once held (also if this handle held it already),
+   * false if another handle holds it. The lock belongs to the handle (on Linux an open file
+   * description lock, F_OFD_SETLK), not to the path or the process: it ends when the handle is
+   * closed or its process dies, so a crash never leaves one behind. The handle must be writable
+   * (EBADF otherwise). Nothing is written: the lock is never durable.
+   */
+  tryLock(): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -2,8 +2,10 @@
  * The store's lock across processes, on the real disk. A child process (kv-lock-child.ts) opens
  * the store, prints "ready", and holds it open. While it lives, the parent's KvStore.open of the
  * same directory is E_DB_LOCKED and changes nothing in the directory (the child's LOCK stays).
- * After the child is SIGKILLed, its LOCK (naming a dead pid) is taken over and the parent opens
- * the store and sees the child's write; after a clean exit the child leaves no LOCK behind.
+ * After the child is SIGKILLed, the operating system has dropped its lock: the parent opens the
+ * store, sees the child's write, and its pid replaces the child's in the LOCK file; after a clean
+ * exit the LOCK file stays, unlocked. Children that open at once, over the LOCK file of a killed
+ * holder, are let in one at a time: in every round exactly one holds the store.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -59,11 +61,11 @@ describe('the store lock across processes', () => {
 
         const { signal } = await holder.child.killAndWait();
         assert.equal(signal, 'SIGKILL');
-        assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${holder.pid}\n`, 'the dead child left its LOCK');
+        assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${holder.pid}\n`, 'the dead child left its LOCK file');
 
         const db = await KvStore.open(storage, 'db');
         try {
-          assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${process.pid}\n`, 'the stale lock was taken over');
+          assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${process.pid}\n`, 'the lock taken, by this process');
           assert.equal(Buffer.from(db.get(Buffer.from('written-by-child'))!).toString(), String(holder.pid));
           await db.put(Buffer.from('written-by-parent'), Buffer.from('yes'));
         } finally {
@@ -85,7 +87,7 @@ describe('the store lock across processes', () => {
         const { code, signal } = await holder.child.closed;
         assert.equal(code, 0, `clean exit: ${holder.child.stderr}`);
         assert.equal(signal, null);
-        assert.ok(!(await readdir(join(dir, 'db'))).includes('LOCK'), 'close removed the LOCK');
+        assert.equal(await readFile(join(dir, 'db', 'LOCK'), 'utf8'), `${holder.pid}\n`, 'the LOCK file stays, naming its last holder');
         const db = await KvStore.open(storage, 'db');
         try {
           assert.notEqual(db.get(Buffer.from('written-by-child')), undefined);
@@ -94,6 +96,30 @@ describe('the store lock across processes', () => {
         }
       } finally {
         await holder.child.killAndWait();
+      }
+    });
+  });
+
+  it('lets one of several processes opening at once hold the store, over the LOCK file of a killed holder', { timeout: 60_000 }, async () => {
+    await withTempDir('carve-kv-lock-', async (dir) => {
+      const killed = await startHolder(dir);
+      await killed.child.killAndWait();
+      const rounds = 3;
+      const racers = 3;
+      for (let round = 1; round <= rounds; round++) {
+        const children = Array.from({ length: racers }, () => spawnTsxChild(childScript, [dir, '--race'], { stdin: 'pipe' }));
+        try {
+          for (const child of children) assert.ok(await child.until(() => child.lines.length > 0), `a racer exited early: ${child.stderr}`);
+          for (const child of children) child.process.stdin!.write('go\n');
+          const outcome = (child: TsxChild): string | undefined => /^(ready|locked) /.exec(child.lines[1] ?? '')?.[1];
+          for (const child of children) assert.ok(await child.until(() => outcome(child) !== undefined), `a racer failed: ${child.stderr}`);
+          const outcomes = children.map(outcome).sort();
+          assert.deepEqual(outcomes, ['locked', 'locked', 'ready'], `round ${round}: one holder, the others refused`);
+          for (const child of children) child.process.stdin!.end();
+          for (const child of children) assert.equal((await child.closed).code, 0, child.stderr);
+        } finally {
+          for (const child of children) await child.killAndWait();
+        }
       }
     });
   });

@@ -57,6 +57,7 @@ class ScriptedHandle implements FileHandle {
   readonly sync = notUsed;
   readonly datasync = notUsed;
   readonly stat = notUsed;
+  readonly tryLock = notUsed;
 }
 
 function notUsed(): never {

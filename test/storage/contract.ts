@@ -5,6 +5,7 @@
  * It guarantees: the ten open flags create, truncate, refuse (EEXIST/ENOENT) and permit reads
  * and writes exactly as Linux open(2) does; positional writes, appends, reads and truncates
  * produce exactly the bytes Linux produces (zero-filled holes, short reads at end of file);
+ * tryLock grants a file's lock to one handle at a time, until that handle is closed;
  * closed handles refuse every operation; rename, unlink, mkdir, rmdir, readdir, stat, chmod
  * and syncDir succeed and fail with the POSIX codes Linux gives; and no path can leave the
  * storage root. Every error is a CarveError whose `.code` and `.path` (the storage-relative
@@ -592,6 +593,31 @@ export function storageContract(name: string, makeStorage: () => Promise<Storage
         await appender.append(bytesOf('cd'));
         await appender.close();
         assertBytes(await w.contents('g'), 'abcd');
+      });
+    });
+
+    describe('tryLock', () => {
+      test('one handle at a time holds a file\'s lock; closing it lets another take it', async (w) => {
+        const first = await w.open('LOCK', 'a+');
+        const second = await w.open('LOCK', 'r+');
+        assert.equal(await first.tryLock(), true);
+        assert.equal(await first.tryLock(), true, 'the holder asking again');
+        assert.equal(await second.tryLock(), false, 'another handle in the same process');
+        await first.close();
+        assert.equal(await second.tryLock(), true);
+        const other = await w.open('other', 'w');
+        assert.equal(await other.tryLock(), true, 'locks are per file');
+        await second.close();
+        await other.close();
+        assertBytes(await w.contents('LOCK'), '', 'a lock writes nothing');
+      });
+
+      test('needs a writable handle (EBADF), and an open one', async (w) => {
+        await w.put('f', 'x');
+        const reader = await w.open('f', 'r');
+        await rejectsWith(reader.tryLock(), 'EBADF', 'f');
+        await reader.close();
+        await rejectsWith(reader.tryLock(), 'E_HANDLE_CLOSED', 'f');
       });
     });
 
