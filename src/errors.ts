@@ -41,7 +41,7 @@ export const ErrorCodes = {
   DB_LOCKED: 'E_DB_LOCKED',
   DB_FAILED: 'E_DB_FAILED',
   DB_CLOSED: 'E_DB_CLOSED',
-  /** NodeStorage's file locks have no build for this platform (storage.ts, FileHandle.tryLock). */
+  /** NodeStorage's file locks (FileHandle.tryLock) have no build for this platform (storage/node.ts). */
   LOCKS_UNSUPPORTED: 'E_LOCKS_UNSUPPORTED',
   // Checkpoints (src/checkpoint); E_CORRUPT and E_FOREIGN_FILE above serve them too.
   TRUNCATED: 'E_TRUNCATED',

@@ -93,7 +93,7 @@ export async function recordWorkload(
   try {
     await scenario.workload(recording, context);
   } catch (error) {
-    workloadError = error; // Under injected faults a workload may fail; its crash states still count.
+    workloadError = error; // Its crash states up to the throw are still explored; the lab fails the run (lab/verdict.ts).
   }
   return { history: recording.history, workloadError };
 }

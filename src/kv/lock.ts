@@ -13,7 +13,7 @@ import { bytes, readFileIfExists, text } from '../storage/files.js';
 import { joinPath } from '../storage/paths.js';
 import type { FileHandle, Storage } from '../storage/storage.js';
 
-export const lockFileName = 'LOCK';
+const lockFileName = 'LOCK';
 
 export interface Lock {
   release(): Promise<void>;
@@ -24,12 +24,15 @@ export async function acquireLock(storage: Storage, directory: string): Promise<
   const handle = await storage.open(path, 'a+');
   try {
     if (!(await handle.tryLock())) throw await lockedError(storage, path);
-    await handle.truncate(0);
-    await handle.append(bytes(`${process.pid}\n`));
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw error;
   }
+  // For the message of a refused open only: a failure to write it fails nothing.
+  await handle
+    .truncate(0)
+    .then(() => handle.append(bytes(`${process.pid}\n`)))
+    .catch(() => undefined);
   return new HeldLock(handle);
 }
 

@@ -58,17 +58,35 @@ export interface Recovered {
   readonly dataFileBytes: number;
 }
 
-/** Creates the store's directory durably if it is missing and allowed to be created. */
+/**
+ * Creates the store's directory durably if it is missing and allowed to be created. When it may
+ * not be, a directory that holds no store is refused here, before the lock leaves a LOCK file in
+ * it (recoverDirectory checks again, under the lock).
+ */
 export async function ensureStoreDirectory(storage: Storage, directory: string, createIfMissing: boolean): Promise<void> {
+  let kind: 'file' | 'directory' | undefined;
   try {
-    const stat = await storage.stat(directory);
-    if (stat.kind !== 'directory') throw new CarveError(ErrorCodes.ENOTDIR, 'the database path is not a directory', { path: directory });
+    kind = (await storage.stat(directory)).kind;
   } catch (error) {
     if (!isCarveError(error, ErrorCodes.ENOENT)) throw error;
-    if (!createIfMissing) throw new CarveError(ErrorCodes.ENOENT, 'the database does not exist (createIfMissing is off)', { path: directory });
-    await storage.mkdir(directory);
-    await storage.syncDir(parentPath(directory));
   }
+  if (kind === 'file') throw new CarveError(ErrorCodes.ENOTDIR, 'the database path is not a directory', { path: directory });
+  if (kind === 'directory') {
+    if (!createIfMissing && !holdsAStore(await storage.readdir(directory))) throw noStoreError(directory);
+    return;
+  }
+  if (!createIfMissing) throw noStoreError(directory);
+  await storage.mkdir(directory);
+  await storage.syncDir(parentPath(directory));
+}
+
+/** A directory holds a store once it has a data file or a log. */
+function holdsAStore(names: readonly string[]): boolean {
+  return names.some((name) => name === dataFileName || logNumberOf(name) !== undefined);
+}
+
+function noStoreError(directory: string): CarveError {
+  return new CarveError(ErrorCodes.ENOENT, 'the database does not exist (createIfMissing is off)', { path: directory });
 }
 
 interface LogToReplay {
@@ -99,9 +117,7 @@ export async function recoverDirectory(
     .map((name) => ({ name, number: logNumberOf(name) }))
     .filter((log): log is { name: string; number: number } => log.number !== undefined)
     .sort((a, b) => a.number - b.number);
-  if (dataBytes === undefined && logs.length === 0 && !createIfMissing) {
-    throw new CarveError(ErrorCodes.ENOENT, 'the database does not exist (createIfMissing is off)', { path: directory });
-  }
+  if (!createIfMissing && !holdsAStore(names)) throw noStoreError(directory);
   const stale = logs.filter((log) => log.number < firstLogNumber);
   const live = logs.filter((log) => log.number >= firstLogNumber);
   if (dataBytes !== undefined && live.length === 0) {

@@ -302,12 +302,8 @@ export class KvStore {
    * Writes the index into the data file and retires the logs it covers. Commits continue
    * meanwhile, into a fresh log. A checkpoint requested while one runs joins the running one.
    */
-  checkpoint(): Promise<void> {
-    try {
-      this.checkOpen();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async checkpoint(): Promise<void> {
+    this.checkOpen(); // async: a closed or failed store rejects, it does not throw
     return this.startCheckpoint();
   }
 

@@ -305,20 +305,24 @@ interface NativeLocks {
   tryLock(fd: number): boolean;
 }
 
-let nativeLocksLoaded: NativeLocks | undefined;
+/** The addon once loaded, or why it could not be. */
+let nativeLocksLoaded: { readonly locks: NativeLocks } | { readonly failure: unknown } | undefined;
 
 /** The lock addon, loaded once; E_LOCKS_UNSUPPORTED where it has no build for this platform. */
 function nativeLocks(path: string): NativeLocks {
-  if (nativeLocksLoaded !== undefined) return nativeLocksLoaded;
-  try {
-    nativeLocksLoaded = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;
-  } catch (error) {
-    throw new CarveError(ErrorCodes.LOCKS_UNSUPPORTED, `file locks are not available on ${process.platform}-${process.arch}: ${messageOf(error)}`, {
-      path,
-      cause: error,
-    });
+  if (nativeLocksLoaded === undefined) {
+    try {
+      nativeLocksLoaded = { locks: createRequire(import.meta.url)('fs-native-extensions') as NativeLocks };
+    } catch (failure) {
+      nativeLocksLoaded = { failure };
+    }
   }
-  return nativeLocksLoaded;
+  if ('locks' in nativeLocksLoaded) return nativeLocksLoaded.locks;
+  const { failure } = nativeLocksLoaded;
+  throw new CarveError(ErrorCodes.LOCKS_UNSUPPORTED, `file locks are not available on ${process.platform}-${process.arch}: ${messageOf(failure)}`, {
+    path,
+    cause: failure,
+  });
 }
 
 async function wrap<T>(path: string, operation: () => Promise<T>): Promise<T> {

@@ -4,8 +4,8 @@
  * printing "acked <run> <w> <j>" as each resolves, with frequent checkpoints (64 KiB threshold
  * plus an explicit one every 25 batches of writer 0). The parent kills it with SIGKILL at a
  * seeded moment (after a seeded number of acks; 0 means as soon as it has opened), 20 times in a
- * row on the same directory, and after every kill opens the store itself, which must take over
- * the dead child's LOCK, and checks:
+ * row on the same directory, and after every kill opens the store itself, which the dead child's
+ * lock (dropped by the operating system) must not block, and checks:
  *  - every acknowledged batch is present, with exactly the bytes written;
  *  - nothing is half-applied: each batch's key and marker are both present or both absent, the
  *    writer's `last` pointer names its newest batch present, and exactly one `tmp` key (the
@@ -129,9 +129,9 @@ describe('KvStore under SIGKILL (real disk, process death only)', () => {
         const names = await storage.readdir(storeDirectory);
         if (names.includes('data.ckpt')) checkpointsSeen += 1;
 
-        const db = await KvStore.open(storage, storeDirectory); // must take over the dead pid's lock
+        const db = await KvStore.open(storage, storeDirectory); // the dead child's lock died with it
         try {
-          assert.equal(await readFile(join(dir, storeDirectory, 'LOCK'), 'utf8'), `${process.pid}\n`, `${where}: the lock was taken over`);
+          assert.equal(await readFile(join(dir, storeDirectory, 'LOCK'), 'utf8'), `${process.pid}\n`, `${where}: the lock is this process's`);
           const newest = verify(db, run, where);
           for (const { w, j } of result.acks) {
             assert.ok(j <= newest.get(`${run}/${w}`)!, `${where}: acknowledged batch ${run}/${w}/${j} is missing`);

@@ -504,6 +504,28 @@ for (const backend of backends) {
       });
     });
 
+    describe('createIfMissing: false', () => {
+      it('refuses a missing directory, or one holding no store, with ENOENT, and leaves both as they were (no LOCK file)', async () => {
+        const missing = freshDir();
+        await assert.rejects(openStore(storage, missing, { createIfMissing: false }), carveError(ErrorCodes.ENOENT, { path: missing }));
+        await assert.rejects(storage.stat(missing), carveError(ErrorCodes.ENOENT), 'not created');
+        const empty = freshDir();
+        await storage.mkdir(empty);
+        await assert.rejects(openStore(storage, empty, { createIfMissing: false }), carveError(ErrorCodes.ENOENT, { path: empty }));
+        assert.deepEqual(await storage.readdir(empty), [], 'nothing written into it');
+        const existing = freshDir();
+        const db = await openStore(storage, existing);
+        await db.put(b('k'), b('v'));
+        await db.close();
+        const reopened = await openStore(storage, existing, { createIfMissing: false });
+        try {
+          assert.equal(text(reopened.get(b('k'))!), 'v');
+        } finally {
+          await reopened.close();
+        }
+      });
+    });
+
     describe('closed and locked', () => {
       it('every use of a closed store is E_DB_CLOSED; close is idempotent; nothing is written', async () => {
         const dir = freshDir();
