@@ -302,9 +302,13 @@ export class KvStore {
    * Writes the index into the data file and retires the logs it covers. Commits continue
    * meanwhile, into a fresh log. A checkpoint requested while one runs joins the running one.
    */
-  async checkpoint(): Promise<void> {
-    this.checkOpen(); // async: a closed or failed store rejects, it does not throw
-    return this.startCheckpoint();
+  checkpoint(): Promise<void> {
+    try {
+      this.checkOpen();
+    } catch (error) {
+      return Promise.reject(error); // a closed or failed store rejects, it does not throw
+    }
+    return this.startCheckpoint(); // the running checkpoint's own promise, when one runs
   }
 
   private startCheckpoint(): Promise<void> {

@@ -6,7 +6,7 @@
  * handle counts as a datasync (it is one: durable when it returns), held and failed the same way.
  * RecordingStorage records opens, closes and writes of zeros; FailingOpens fails chosen opens,
  * FailingDirSync (src/lab/faults.ts, re-exported here) the next directory sync, and
- * FailingHandleCalls the next read or close of a chosen file. assertReopenedHolds reopens a
+ * FailingHandleCalls the next read, append or close of a chosen file. assertReopenedHolds reopens a
  * store and checks its values.
  */
 import assert from 'node:assert/strict';
@@ -269,16 +269,17 @@ export class FailingOpens extends DelegatingStorage {
   }
 }
 
-type HandleCall = 'read' | 'close';
+type HandleCall = 'read' | 'append' | 'close';
 
 /**
- * A delegating Storage whose `failNext(call, pattern)` makes the next `call` ('read' or 'close')
- * of a handle on a matching path fail with EIO. A close that fails has closed the handle.
+ * A delegating Storage whose `failNext(call, pattern)` makes the next `call` ('read', 'append' or
+ * 'close') of a handle on a matching path fail with EIO, writing nothing. A close that fails has
+ * closed the handle.
  */
 export class FailingHandleCalls extends DelegatingStorage {
   private readonly patterns: Partial<Record<HandleCall, RegExp>> = {};
   /** How many calls of each kind it has failed. */
-  readonly failed: Record<HandleCall, number> = { read: 0, close: 0 };
+  readonly failed: Record<HandleCall, number> = { read: 0, append: 0, close: 0 };
 
   failNext(call: HandleCall, pattern: RegExp): void {
     this.patterns[call] = pattern;
@@ -297,7 +298,7 @@ export class FailingHandleCalls extends DelegatingStorage {
   }
 }
 
-/** A handle whose reads and closes ask its FailingHandleCalls whether to fail. */
+/** A handle whose reads, appends and closes ask its FailingHandleCalls whether to fail. */
 class HandleThatMayFail extends DelegatingFileHandle {
   constructor(
     inner: FileHandle,
@@ -309,6 +310,11 @@ class HandleThatMayFail extends DelegatingFileHandle {
   override async read(lengthBytes: number, positionBytes: number): Promise<Uint8Array> {
     this.storage.failIfChosen('read', this.path);
     return super.read(lengthBytes, positionBytes);
+  }
+
+  override async append(data: Uint8Array): Promise<number> {
+    this.storage.failIfChosen('append', this.path);
+    return super.append(data);
   }
 
   override async close(): Promise<void> {

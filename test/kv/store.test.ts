@@ -526,6 +526,27 @@ for (const backend of backends) {
       });
     });
 
+    it('opens even when writing its pid into the LOCK file fails (the pid is for messages only)', async () => {
+      const failing = new FailingHandleCalls(storage);
+      const dir = freshDir();
+      failing.failNext('append', new RegExp(`^${dir}/LOCK$`));
+      const db = await openStore(failing, dir);
+      try {
+        assert.equal(failing.failed.append, 1, 'the pid write failed');
+        await db.put(b('k'), b('v'));
+        await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.DB_LOCKED, { path: `${dir}/LOCK` }), 'and the lock is held');
+      } finally {
+        await db.close();
+      }
+    });
+
+    it('refuses a store path that is a file with ENOTDIR', async () => {
+      const path = freshDir();
+      await writeFile(storage, path, b('not a directory'));
+      await assert.rejects(openStore(storage, path), carveError(ErrorCodes.ENOTDIR, { path }));
+      assert.equal(text((await readWholeFile(storage, path))!), 'not a directory');
+    });
+
     describe('closed and locked', () => {
       it('every use of a closed store is E_DB_CLOSED; close is idempotent; nothing is written', async () => {
         const dir = freshDir();
