@@ -178,15 +178,12 @@ export async function openLogForAppend(
 ): Promise<ActiveLog> {
   const handle = await storage.open(log.path, 'r+', undefined, { dsync: writing.dsync });
   if (writing.preallocationBytes === 0) return { ...log, handle, space: undefined };
+  let fillHandle: FileHandle | undefined;
   try {
-    const fillHandle = await storage.open(log.path, 'r+', undefined, { dsync: true });
-    try {
-      return { ...log, handle, space: new LogSpace(fillHandle, preallocatedBytes, writing.preallocationBytes) };
-    } catch (error) {
-      await fillHandle.close().catch(() => undefined);
-      throw error;
-    }
+    fillHandle = await storage.open(log.path, 'r+', undefined, { dsync: true });
+    return { ...log, handle, space: new LogSpace(fillHandle, preallocatedBytes, writing.preallocationBytes) };
   } catch (error) {
+    await fillHandle?.close().catch(() => undefined);
     await handle.close().catch(() => undefined);
     throw error;
   }
