@@ -6,7 +6,8 @@
  * drops it), so a crash never leaves a lock to take over, and there is no window in which two
  * openers can both believe they took one. The LOCK file itself stays: removing it could let one
  * opener lock the removed file while another locks a new one. The holder writes its pid into
- * it, for the message of a refused open only; nothing reads it to decide anything.
+ * it (Storage.processId), for the message of a refused open only; nothing reads it to decide
+ * anything.
  */
 import { CarveError, ErrorCodes, assert } from '../errors.js';
 import { bytes, readFileIfExists, text } from '../storage/files.js';
@@ -31,7 +32,7 @@ export async function acquireLock(storage: Storage, directory: string): Promise<
   // For the message of a refused open only: a failure to write it fails nothing.
   await handle
     .truncate(0)
-    .then(() => handle.append(bytes(`${process.pid}\n`)))
+    .then(() => handle.append(bytes(`${storage.processId}\n`)))
     .catch(() => undefined);
   return new HeldLock(handle);
 }
@@ -52,6 +53,6 @@ class HeldLock implements Lock {
 async function lockedError(storage: Storage, path: string): Promise<CarveError> {
   const content = await readFileIfExists(storage, path).catch(() => undefined);
   const pid = content === undefined ? Number.NaN : Number.parseInt(text(content), 10);
-  const holder = !Number.isInteger(pid) ? 'another open store' : pid === process.pid ? 'this process' : `process ${pid}`;
+  const holder = !Number.isInteger(pid) ? 'another open store' : pid === storage.processId ? 'this process' : `process ${pid}`;
   return new CarveError(ErrorCodes.DB_LOCKED, `the database is open in ${holder}`, { path });
 }

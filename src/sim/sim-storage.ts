@@ -41,6 +41,8 @@ export interface SimOptions {
   umask?: number;
   /** Start from this media image (for example a crash state) instead of an empty file system. */
   image?: Image;
+  /** The simulated process's id (Storage.processId; default 1). */
+  processId?: number;
 }
 
 interface InodeState {
@@ -59,6 +61,7 @@ export class SimStorage implements Storage {
   readonly profile: PersistenceProfile;
   readonly device: DeviceKind;
   readonly faults: FaultPlan;
+  readonly processId: number;
   private readonly umask: number;
   private live: Image;
   private model: PersistenceModel;
@@ -80,6 +83,7 @@ export class SimStorage implements Storage {
     }
     this.faults = options.faults ?? {};
     this.umask = options.umask ?? 0o022;
+    this.processId = options.processId ?? 1;
     this.description = `sim:${this.profile.name}:${this.device}`;
     const media = options.image === undefined ? Image.empty() : options.image.fork();
     media.normalize();

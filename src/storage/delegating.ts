@@ -21,6 +21,9 @@ export class DelegatingStorage implements Storage {
   locationOf(path: string): string {
     return this.inner.locationOf(path);
   }
+  get processId(): number {
+    return this.inner.processId;
+  }
   async open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle> {
     return this.wrapHandle(await this.inner.open(path, flags, mode, options));
   }

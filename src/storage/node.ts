@@ -30,6 +30,7 @@ import {
 export class NodeStorage implements Storage {
   readonly rootPath: string;
   readonly description: string;
+  readonly processId = process.pid;
 
   private constructor(rootPath: string) {
     this.rootPath = rootPath;
@@ -305,24 +306,25 @@ interface NativeLocks {
   tryLock(fd: number): boolean;
 }
 
-/** The addon once loaded, or why it could not be. */
-let nativeLocksLoaded: { readonly locks: NativeLocks } | { readonly failure: unknown } | undefined;
+/** The addon, once loaded. */
+let nativeLocksLoaded: NativeLocks | undefined;
 
-/** The lock addon, loaded once; E_LOCKS_UNSUPPORTED where it has no build for this platform. */
+/**
+ * The lock addon, loaded on first use; E_LOCKS_UNSUPPORTED if it cannot be (no build for this
+ * platform). A failed load is not remembered: the next call tries again, so a transient failure
+ * (EMFILE while opening the addon's file) fails one open, not every later one.
+ */
 function nativeLocks(path: string): NativeLocks {
-  if (nativeLocksLoaded === undefined) {
-    try {
-      nativeLocksLoaded = { locks: createRequire(import.meta.url)('fs-native-extensions') as NativeLocks };
-    } catch (failure) {
-      nativeLocksLoaded = { failure };
-    }
+  if (nativeLocksLoaded !== undefined) return nativeLocksLoaded;
+  try {
+    nativeLocksLoaded = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;
+    return nativeLocksLoaded;
+  } catch (failure) {
+    throw new CarveError(ErrorCodes.LOCKS_UNSUPPORTED, `file locks are not available: the fs-native-extensions addon did not load on ${process.platform}-${process.arch} (${messageOf(failure)})`, {
+      path,
+      cause: failure,
+    });
   }
-  if ('locks' in nativeLocksLoaded) return nativeLocksLoaded.locks;
-  const { failure } = nativeLocksLoaded;
-  throw new CarveError(ErrorCodes.LOCKS_UNSUPPORTED, `file locks are not available on ${process.platform}-${process.arch}: ${messageOf(failure)}`, {
-    path,
-    cause: failure,
-  });
 }
 
 async function wrap<T>(path: string, operation: () => Promise<T>): Promise<T> {

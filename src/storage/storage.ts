@@ -73,6 +73,12 @@ export interface Storage {
    * the same file (e.g. two NodeStorages on one directory), distinct otherwise. For locks.
    */
   locationOf(path: string): string;
+  /**
+   * The id of the process using this storage, for what a store records about its holder (the
+   * pid a LOCK file names): process.pid on a real disk; in a simulation a number of the
+   * simulated world, so that a simulated run does not depend on the host's pid.
+   */
+  readonly processId: number;
   open(path: string, flags: OpenFlags, mode?: number, options?: OpenOptions): Promise<FileHandle>;
   rename(fromPath: string, toPath: string): Promise<void>;
   unlink(path: string): Promise<void>;

@@ -599,7 +599,12 @@ for (const backend of backends) {
           await first.put(b('a'), b('1'));
           const lockBefore = await readFileIfExists(storage, `${dir}/LOCK`);
           assert.ok(lockBefore !== undefined, 'the LOCK file exists');
-          await assert.rejects(openStore(storage, dir), carveError(ErrorCodes.DB_LOCKED));
+          assert.equal(text(lockBefore), `${storage.processId}\n`, "the LOCK file names the storage's process");
+          await assert.rejects(openStore(storage, dir), (error: unknown) => {
+            carveError(ErrorCodes.DB_LOCKED)(error);
+            assert.match((error as Error).message, /open in this process/);
+            return true;
+          });
           await assert.rejects(openStore(storage, dir, { durability: 'none' }), carveError(ErrorCodes.DB_LOCKED));
           assert.equal(hex(await readFileIfExists(storage, `${dir}/LOCK`)), hex(lockBefore), 'the lock is still held');
           await first.put(b('b'), b('2'));

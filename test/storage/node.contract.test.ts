@@ -48,6 +48,7 @@ describe('NodeStorage only', () => {
     assert.ok((await fs.stat(root)).isDirectory());
     assert.equal(storage.rootPath, await fs.realpath(root));
     assert.equal(storage.description, `node:${await fs.realpath(root)}`);
+    assert.equal(storage.processId, process.pid);
     assert.deepEqual(await storage.readdir(''), []);
     // Opening an existing directory with create is fine too.
     await NodeStorage.open(root, { create: true });
