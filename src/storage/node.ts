@@ -320,11 +320,22 @@ function nativeLocks(path: string): NativeLocks {
     nativeLocksLoaded = createRequire(import.meta.url)('fs-native-extensions') as NativeLocks;
     return nativeLocksLoaded;
   } catch (failure) {
-    throw new CarveError(ErrorCodes.LOCKS_UNSUPPORTED, `file locks are not available: the fs-native-extensions addon did not load on ${process.platform}-${process.arch} (${messageOf(failure)})`, {
+    throw new CarveError(ErrorCodes.LOCKS_UNSUPPORTED, `file locks are not available: the fs-native-extensions addon did not load on ${process.platform}-${process.arch} (${innermostMessageOf(failure)})`, {
       path,
       cause: failure,
     });
   }
+}
+
+/**
+ * The error's message and, when it wraps others, the innermost one's: the addon's loader reports
+ * a failed dlopen as "Cannot load addon", with the system's reason (EMFILE, a missing library)
+ * only in its cause.
+ */
+function innermostMessageOf(error: unknown): string {
+  let inner = error;
+  while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
+  return inner === error ? messageOf(error) : `${messageOf(error)}: ${messageOf(inner)}`;
 }
 
 async function wrap<T>(path: string, operation: () => Promise<T>): Promise<T> {
