@@ -328,13 +328,17 @@ function nativeLocks(path: string): NativeLocks {
 }
 
 /**
- * The error's message and, when it wraps others, the innermost one's: the addon's loader reports
- * a failed dlopen as "Cannot load addon", with the system's reason (EMFILE, a missing library)
- * only in its cause.
+ * The error's message and, when it wraps others, the innermost one's (a cycle of causes ends the
+ * walk): the addon's loader reports a failed dlopen as "Cannot load addon", with the system's
+ * reason (EMFILE, a missing library) only in its cause.
  */
 function innermostMessageOf(error: unknown): string {
+  const seen = new Set<unknown>([error]);
   let inner = error;
-  while (inner instanceof Error && inner.cause !== undefined) inner = inner.cause;
+  while (inner instanceof Error && inner.cause !== undefined && !seen.has(inner.cause)) {
+    inner = inner.cause;
+    seen.add(inner);
+  }
   return inner === error ? messageOf(error) : `${messageOf(error)}: ${messageOf(inner)}`;
 }
 
