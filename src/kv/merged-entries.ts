@@ -113,8 +113,8 @@ export function* entriesOf(cursor: EntryCursor): Generator<[string, string]> {
  * The layers' cursors in a binary heap, ordered by (key in the direction of iteration, then
  * layer, newest first), so that the heap's top is the next entry and, of equal keys, the newest
  * layer's. Each step costs about 2·log2(layers) comparisons, mostly of prefixes (numbers),
- * instead of two passes over every layer. Over 490,000 keys in five runs, the
- * walk alone took 13 ms instead of 44–71 ms, and range scans ran 1.7–1.8 times as many rows per
+ * instead of two passes over every layer. Over 490,000 keys in five runs, the walk alone took
+ * 13 ms instead of 44–71 ms, and the index's range scans ran 1.7–1.8 times as many rows per
  * second (bench/README, "A heap in the merged cursor").
  */
 class MergedCursor implements EntryCursor {

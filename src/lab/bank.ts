@@ -11,9 +11,9 @@
  * correct (acknowledged after the log sync: an O_DSYNC write into space preallocated with zeros,
  * or into a recycled log under a new salt). Two more inject a fault: the directory sync after the
  * first checkpoint's new log takes its name fails (EIO; lab/faults.ts, so traces do not show that
- * sync). rotation-fails-keeps-old-log goes on
- * committing into the old log, past where the new log's header says it ended, so that recovery
- * refuses the directory; rotation-fails fails the store, as the store does.
+ * sync). rotation-fails-keeps-old-log goes on committing into the old log, past where the new
+ * log's header says it ended, so that recovery refuses the directory; rotation-fails fails the
+ * store, as the store does.
  */
 import { type ScenarioVariant, expectInvariant } from '../explore/scenario.js';
 import { type KvLabFaults, KvStore } from '../kv/store.js';

@@ -70,7 +70,8 @@ export interface Storage {
   readonly description: string;
   /**
    * A process-wide name for the place `path` denotes: equal for two Storage values that reach
-   * the same file (e.g. two NodeStorages on one directory), distinct otherwise. For locks.
+   * the same file (e.g. two NodeStorages on one directory), distinct otherwise. For what a
+   * process remembers about a file across Storage values (kv/log-file.ts, failedLogs).
    */
   locationOf(path: string): string;
   /**
