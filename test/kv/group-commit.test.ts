@@ -17,12 +17,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../src/errors.js';
+import { ackSliceCommits } from '../../src/kv/group-commit.js';
 import { maxGroupBytes } from '../../src/kv/limits.js';
 import { KvStore } from '../../src/kv/store.js';
 import type { ProfileName } from '../../src/sim/profiles.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import { text } from '../../src/storage/files.js';
-import { ControlledStorage, b, carveError, seededRandom, settle, tempNodeStorage, track } from './kv-helpers.js';
+import { ControlledStorage, type Hold, b, carveError, seededRandom, settle, tempNodeStorage, track } from './kv-helpers.js';
 
 const dir = 'db';
 /**
@@ -170,6 +171,108 @@ describe('group commit shares syncs', () => {
       assert.equal(db.stats.groups, 3);
       assert.equal(storage.datasyncCalls.length, 3);
     } finally {
+      await db.close();
+    }
+  });
+});
+
+describe(`a group's writers are told in slices of ackSliceCommits (${ackSliceCommits})`, () => {
+  /**
+   * Group B holds 2.5 slices of writers, each of which puts again as soon as it is told (as a
+   * loop of awaited puts does). B's writers are told a slice per turn of the event loop, in
+   * commit order, and the first slice's next puts go out as a write of their own (held open by
+   * the test) before the second slice is told: told all at once, the whole group's next puts
+   * would share one write.
+   */
+  it("one slice per turn, in commit order; a slice's next commits are written before the next slice is told", async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir, noFills);
+    const holds: Hold[] = [];
+    let turn = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turn += 1;
+      if (ticking) setImmediate(tick);
+    };
+    try {
+      const holdA = storage.holdNextDatasync();
+      const a = db.put(b('a'), b('a'));
+      await holdA.reached;
+      const writers = Math.floor(ackSliceCommits * 2.5);
+      const toldAtTurn: number[] = [];
+      const nextPuts: Array<Promise<void>> = [];
+      const firstPuts = Array.from({ length: writers }, (_, i) =>
+        db.put(b(`w-${i}`), b('1')).then(() => {
+          toldAtTurn[i] = turn;
+          nextPuts.push(db.put(b(`w-${i}`), b('2')));
+        }),
+      );
+      const holdB = storage.holdNextDatasync();
+      holdA.release();
+      await a;
+      await holdB.reached;
+      assert.equal(db.stats.groups, 1, "A alone is done; B's write is in flight");
+      const holdFirstSlice = storage.holdNextDatasync();
+      holds.push(holdFirstSlice);
+      setImmediate(tick);
+      holdB.release();
+      await holdFirstSlice.reached;
+      assert.equal(nextPuts.length, ackSliceCommits, "the write after B's holds the first slice's next puts, and only those");
+      await settle();
+      assert.equal(nextPuts.length, writers, 'the other slices are told, one per turn, while that write is held');
+      holdFirstSlice.release();
+      await Promise.all([...firstPuts, ...nextPuts]);
+      // Told in commit order, a slice per turn: turns ascend, and each turn tells one whole slice.
+      const slices = new Map<number, number[]>();
+      toldAtTurn.forEach((at, i) => slices.set(at, [...(slices.get(at) ?? []), i]));
+      const expected = [ackSliceCommits, ackSliceCommits, writers - 2 * ackSliceCommits];
+      assert.deepEqual([...slices.values()].map((members) => members.length), expected);
+      assert.deepEqual([...slices.values()].flat(), Array.from({ length: writers }, (_, i) => i), 'told in commit order');
+      const turns = [...slices.keys()];
+      assert.ok(turns.every((at, k) => k === 0 || at > turns[k - 1]!), `each slice in a later turn (${turns.join(', ')})`);
+      // A, B, the first slice's next puts, then the other slices' (queued while it was held).
+      assert.equal(db.stats.groups, 4);
+      assert.equal(db.stats.commits, 1 + 2 * writers);
+      for (let i = 0; i < writers; i++) assert.equal(text(db.get(b(`w-${i}`))!), '2');
+    } finally {
+      ticking = false;
+      for (const hold of holds) hold.release(); // a failed assertion must not leave close() waiting on a held write
+      await db.close();
+    }
+  });
+  it('a failure is told in commit order too: refusals come after every slice of the durable groups before them', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir, noFills);
+    const holds: Hold[] = [];
+    try {
+      const holdA = storage.holdNextDatasync();
+      const a = db.put(b('a'), b('a'));
+      await holdA.reached;
+      const told: string[] = [];
+      const record = (name: string, put: Promise<void>): Promise<unknown> =>
+        put.then(
+          () => told.push(`${name} durable`),
+          (error: unknown) => told.push(carveError(ErrorCodes.DB_FAILED)(error) ? `${name} refused` : `${name} ?`),
+        );
+      const bWriters = ackSliceCommits * 2 + 1;
+      const durable = Array.from({ length: bWriters }, (_, i) => record(`B${i}`, db.put(b(`b-${i}`), b('1'))));
+      const holdB = storage.holdNextDatasync();
+      holdA.release();
+      await a;
+      await holdB.reached;
+      const failing = record('C', db.put(b('c'), b('1')));
+      const holdC = storage.holdNextDatasync();
+      holds.push(holdC);
+      holdB.release();
+      await holdC.reached; // C's write is in flight while B's slices are told
+      const behind = record('D', db.put(b('d'), b('1'))); // queued behind C
+      storage.failDatasyncAt = 3; // C's: A's was the first, B's the second
+      holdC.release();
+      await Promise.all([...durable, failing, behind]);
+      const expected = [...Array.from({ length: bWriters }, (_, i) => `B${i} durable`), 'C refused', 'D refused'];
+      assert.deepEqual(told, expected);
+    } finally {
+      for (const hold of holds) hold.release();
       await db.close();
     }
   });
