@@ -1,11 +1,11 @@
 /**
  * KvStore under SIGKILL on the real disk. A child process (kv-writer-child.ts) opens the store
- * in a temp directory and runs 4 concurrent writers, each writing a stream of batches and
+ * in a temp directory and runs concurrent writers, each writing a stream of batches and
  * printing "acked <run> <w> <j>" as each resolves, with frequent checkpoints (64 KiB threshold
  * plus an explicit one every 25 batches of writer 0). The parent kills it with SIGKILL at a
- * seeded moment (after a seeded number of acks; 0 means as soon as it has opened), 20 times in a
- * row on the same directory, and after every kill opens the store itself, which the dead child's
- * lock (dropped by the operating system) must not block, and checks:
+ * seeded moment (after a seeded number of acks; 0 means as soon as it has opened), many times in
+ * a row on the same directory, and after every kill opens the store itself, which the dead
+ * child's lock (dropped by the operating system) must not block, and checks:
  *  - every acknowledged batch is present, with exactly the bytes written;
  *  - nothing is half-applied: each batch's key and marker are both present or both absent, the
  *    writer's `last` pointer names its newest batch present, and exactly one `tmp` key (the
@@ -14,12 +14,16 @@
  *    written after the previous one was durable), and no key outside the batches exists;
  *  - what earlier runs left is unchanged by later runs, recoveries and checkpoints.
  *
+ * Two configurations: 4 writers killed 20 times, and 160 writers killed 6 times, whose groups
+ * (about 80 commits each, measured) are told in slices (group-commit.ts, ackSliceCommits), so
+ * writers are killed while some slices of a durable group are still untold.
+ *
  * Scope: SIGKILL kills the process only; the page cache survives, so this says nothing about
  * power loss (the simulator lab covers that). Seed: CARVE_KV_SIGKILL_SEED.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'node:test';
+import { type TestContext, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvStore } from '../../src/kv/store.js';
 import { NodeStorage } from '../../src/storage/node.js';
@@ -30,8 +34,6 @@ import { batchKey, batchMarker, lastKey, storeDirectory, tmpKey, valueFor } from
 
 const childScript = fileURLToPath(new URL('./kv-writer-child.ts', import.meta.url));
 
-const kills = 20;
-const writers = 4;
 const seed = Number(process.env.CARVE_KV_SIGKILL_SEED ?? 0x6b7_5eed);
 
 interface Run {
@@ -43,7 +45,7 @@ interface Run {
 }
 
 /** Spawns the child for `run` and SIGKILLs it once it has printed `killAfterAcks` acks (0: once it has opened). */
-async function runAndKill(dir: string, run: number, killAfterAcks: number): Promise<Run> {
+async function runAndKill(dir: string, run: number, writers: number, killAfterAcks: number): Promise<Run> {
   const result: Run = { pid: -1, acks: [], signal: null, stderr: '', badLines: [] };
   const child = spawnTsxChild(childScript, [dir, String(run), String(writers)], {
     onLine: (line) => {
@@ -63,7 +65,7 @@ async function runAndKill(dir: string, run: number, killAfterAcks: number): Prom
 
 
 /** Checks the whole store; returns, per "run/w", the newest batch present (-1: none). */
-function verify(db: KvStore, runs: number, where: string): Map<string, number> {
+function verify(db: KvStore, runs: number, writers: number, where: string): Map<string, number> {
   const keys = new Map<string, Uint8Array>();
   const tmpsOf = new Map<string, string[]>();
   for (const [key, value] of db.entries()) {
@@ -103,54 +105,58 @@ function verify(db: KvStore, runs: number, where: string): Map<string, number> {
   return newest;
 }
 
-describe('KvStore under SIGKILL (real disk, process death only)', () => {
-  it(`keeps every acknowledged batch and never half-applies one, across ${kills} kills`, { timeout: 120_000 }, async (t) => {
-    const random = seededRandom(seed);
-    await withTempDir('carve-kv-sigkill-', async (dir) => {
-      const storage = await NodeStorage.open(dir);
-      const settled = new Map<string, number>();
-      let totalAcks = 0;
-      let totalBatches = 0;
-      let checkpointsSeen = 0;
-      let childMs = 0;
-      for (let run = 1; run <= kills; run++) {
-        const killAfterAcks = random() < 0.15 ? 0 : 1 + Math.floor(random() * 160);
-        const where = `kill ${run} (after ${killAfterAcks} acks, seed ${seed})`;
-        const started = performance.now();
-        const result = await runAndKill(dir, run, killAfterAcks);
-        childMs += performance.now() - started;
-        assert.equal(result.signal, 'SIGKILL', `${where}: the child died of the kill, not on its own: ${result.stderr}`);
-        assert.deepEqual(result.badLines, [], `${where}: the child prints only open and ack lines`);
-        assert.ok(result.pid > 0, `${where}: the child opened the store`);
-        totalAcks += result.acks.length;
+/** Runs and kills the child `kills` times on one directory, checking the store after each kill. */
+async function killRepeatedly(t: TestContext, writers: number, kills: number): Promise<void> {
+  const random = seededRandom(seed);
+  await withTempDir('carve-kv-sigkill-', async (dir) => {
+    const storage = await NodeStorage.open(dir);
+    const settled = new Map<string, number>();
+    let totalAcks = 0;
+    let totalBatches = 0;
+    let checkpointsSeen = 0;
+    let childMs = 0;
+    for (let run = 1; run <= kills; run++) {
+      const killAfterAcks = random() < 0.15 ? 0 : 1 + Math.floor(random() * 40 * writers);
+      const where = `kill ${run} (after ${killAfterAcks} acks, seed ${seed})`;
+      const started = performance.now();
+      const result = await runAndKill(dir, run, writers, killAfterAcks);
+      childMs += performance.now() - started;
+      assert.equal(result.signal, 'SIGKILL', `${where}: the child died of the kill, not on its own: ${result.stderr}`);
+      assert.deepEqual(result.badLines, [], `${where}: the child prints only open and ack lines`);
+      assert.ok(result.pid > 0, `${where}: the child opened the store`);
+      totalAcks += result.acks.length;
 
-        const lock = await readFile(join(dir, storeDirectory, 'LOCK'), 'utf8');
-        assert.equal(lock, `${result.pid}\n`, `${where}: the dead child's LOCK is still there`);
-        const names = await storage.readdir(storeDirectory);
-        if (names.includes('data.ckpt')) checkpointsSeen += 1;
+      const lock = await readFile(join(dir, storeDirectory, 'LOCK'), 'utf8');
+      assert.equal(lock, `${result.pid}\n`, `${where}: the dead child's LOCK is still there`);
+      const names = await storage.readdir(storeDirectory);
+      if (names.includes('data.ckpt')) checkpointsSeen += 1;
 
-        const db = await KvStore.open(storage, storeDirectory); // the dead child's lock died with it
-        try {
-          assert.equal(await readFile(join(dir, storeDirectory, 'LOCK'), 'utf8'), `${process.pid}\n`, `${where}: the lock is this process's`);
-          const newest = verify(db, run, where);
-          for (const { w, j } of result.acks) {
-            assert.ok(j <= newest.get(`${run}/${w}`)!, `${where}: acknowledged batch ${run}/${w}/${j} is missing`);
-          }
-          for (const [writer, top] of settled) {
-            assert.equal(newest.get(writer), top, `${where}: writer ${writer} of an earlier run changed (${top} → ${newest.get(writer)})`);
-          }
-          for (let w = 0; w < writers; w++) {
-            const top = newest.get(`${run}/${w}`)!;
-            settled.set(`${run}/${w}`, top);
-            totalBatches += top + 1;
-          }
-        } finally {
-          await db.close();
+      const db = await KvStore.open(storage, storeDirectory); // the dead child's lock died with it
+      try {
+        assert.equal(await readFile(join(dir, storeDirectory, 'LOCK'), 'utf8'), `${process.pid}\n`, `${where}: the lock is this process's`);
+        const newest = verify(db, run, writers, where);
+        for (const { w, j } of result.acks) {
+          assert.ok(j <= newest.get(`${run}/${w}`)!, `${where}: acknowledged batch ${run}/${w}/${j} is missing`);
         }
+        for (const [writer, top] of settled) {
+          assert.equal(newest.get(writer), top, `${where}: writer ${writer} of an earlier run changed (${top} → ${newest.get(writer)})`);
+        }
+        for (let w = 0; w < writers; w++) {
+          const top = newest.get(`${run}/${w}`)!;
+          settled.set(`${run}/${w}`, top);
+          totalBatches += top + 1;
+        }
+      } finally {
+        await db.close();
       }
-      assert.ok(totalAcks > kills * 20, `the children made progress (${totalAcks} acks)`);
-      assert.ok(checkpointsSeen > 0, 'checkpoints happened');
-      t.diagnostic(`seed ${seed}: ${kills} kills, ${totalAcks} acks, ${totalBatches} batches present, data file present after ${checkpointsSeen} kills; ${Math.round(childMs)} ms in children`);
-    });
+    }
+    assert.ok(totalAcks > kills * 20, `the children made progress (${totalAcks} acks)`);
+    assert.ok(checkpointsSeen > 0, 'checkpoints happened');
+    t.diagnostic(`seed ${seed}: ${writers} writers, ${kills} kills, ${totalAcks} acks, ${totalBatches} batches present, data file present after ${checkpointsSeen} kills; ${Math.round(childMs)} ms in children`);
   });
+}
+
+describe('KvStore under SIGKILL (real disk, process death only)', () => {
+  it('4 writers: keeps every acknowledged batch and never half-applies one, across 20 kills', { timeout: 120_000 }, (t) => killRepeatedly(t, 4, 20));
+  it('160 writers (groups told in slices): the same, across 6 kills', { timeout: 120_000 }, (t) => killRepeatedly(t, 160, 6));
 });
