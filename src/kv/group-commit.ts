@@ -4,14 +4,17 @@
  * reused from group to group: the previous group's write has returned by then), writes it with
  * one write call and makes it durable (the log is opened O_DSYNC, so the write returns once
  * durable; on a handle without O_DSYNC, one fdatasync follows), then applies its commits in order
- * and resolves its promise. There is no artificial delay: a group is whatever queued while the
+ * and tells its writers. There is no artificial delay: a group is whatever queued while the
  * previous sync ran. As soon as a group's sync returns, the next group's write starts; once that
- * write (O_DSYNC) or its fdatasync has been issued, the finished group is applied and
- * acknowledged while the disk works (so that CPU work never delays issuing a sync). One sync is
- * in flight at a time, and groups apply in commit order. A group's writers are told in slices
- * of ackSliceCommits, in commit order, one slice per turn of the event loop: the writers of one
- * slice run (and queue their next commits) before the next slice is told, so a sync returning
- * meanwhile starts the next write after one slice's work rather than the whole group's.
+ * write (O_DSYNC) or its fdatasync has been issued, the finished group is applied, and its
+ * writers start to be told, while the disk works (so that CPU work never delays issuing a
+ * sync). One sync is in flight at a time, and groups apply in commit order. A group's writers
+ * are told in slices of ackSliceCommits, one slice per turn of the event loop: the writers of
+ * one slice run (and queue their next commits) before the next slice is told, so a sync
+ * returning meanwhile starts the next write after one slice's work rather than the whole
+ * group's. Commits queued before a failure are told in commit order, refusals included; a
+ * write made after the failure, and a queued exclusive task, are refused at once. drain (and
+ * so the store's close) resolves only once every writer queued before it has been told.
  *
  * A failed write or sync fails every commit in the group and every commit after it: the store
  * is then failed until reopened and recovered from disk. A sync error is never retried.
@@ -38,10 +41,11 @@ const scratchStartBytes = 64 * 1024;
  * slice is told; so a sync that returns meanwhile gets the next write issued after one slice's
  * work rather than a whole group's. That pays when writers work between commits: 256 writers
  * that each encode their value as JSON ran 1.10× the commits/s of a group told at once, and
- * writers reading their keys from a million-key pool in scattered order 1.17–1.25×; the bench's
- * writers, which only loop, ran the same (bench/README, "Telling a group's writers in slices").
- * Of slices of 32, 64 and 96 at 256 writers, 64 ran fastest. Groups of 64 commits or fewer (64
- * writers or fewer) are told at once.
+ * writers reading their keys from a million-key pool in scattered order 1.17–1.23×; with the
+ * bench's writers, which only loop, no change was measurable (bench/README, "Telling a group's
+ * writers in slices"). With the scattered keys, slices of 64 ran 1.07× as fast as slices of 32,
+ * and faster than 48 and 96 in other rounds. Groups of 64 commits or fewer (64 writers or fewer)
+ * are told at once.
  */
 export const ackSliceCommits = 64;
 
@@ -51,8 +55,7 @@ class AckSlice {
   private resolve!: () => void;
   private reject!: (error: unknown) => void;
   /** Set if the slice's group failed: it is then refused with this. */
-  private failure: unknown = undefined;
-  private failed = false;
+  private refusal: CarveError | undefined = undefined;
 
   constructor() {
     this.promise = new Promise<void>((resolve, reject) => {
@@ -62,14 +65,13 @@ class AckSlice {
   }
 
   /** The slice is to be refused with `failure` when told. */
-  refuseWith(failure: unknown): void {
-    this.failure = failure;
-    this.failed = true;
+  refuseWith(failure: CarveError): void {
+    this.refusal = failure;
   }
 
   tell(): void {
-    if (this.failed) this.reject(this.failure);
-    else this.resolve();
+    if (this.refusal === undefined) this.resolve();
+    else this.reject(this.refusal);
   }
 }
 
@@ -137,8 +139,8 @@ export class GroupCommitter {
     private log: ActiveLog,
     private readonly durability: Durability,
     /**
-     * Applies a durable group's commits (to the index), in commit order, before they resolve.
-     * It must not throw: the group is durable, and its writers are told so right after.
+     * Applies a durable group's commits (to the index), in commit order, before any of them is
+     * told. It must not throw: the group is durable, and its writers are told so from then on.
      */
     private readonly apply: (commits: readonly Changes[]) => void,
     /** Told which log failed, before the failure is reported to anyone. */
@@ -182,9 +184,11 @@ export class GroupCommitter {
     return previous;
   }
 
-  /** Resolves when everything queued so far has been flushed (or failed). */
+  /** Resolves when everything queued so far has been flushed (or failed), and its writers told. */
   async drain(): Promise<void> {
     await this.exclusive(async () => undefined).catch(() => undefined);
+    // Slices are told in order: once the last one queued is, every one before it is too.
+    await this.untold[this.untold.length - 1]?.promise.catch(() => undefined);
   }
 
   private kick(): void {
@@ -206,7 +210,6 @@ export class GroupCommitter {
           inFlight = synced && next?.kind === 'group' ? this.startGroup(this.takeGroup(next)) : undefined;
           await inFlight?.syncIssued;
           this.complete(done.group, synced);
-          if (inFlight === undefined) this.tellRefused();
           continue;
         }
         const head = this.queue[0];
@@ -219,13 +222,14 @@ export class GroupCommitter {
           } finally {
             this.exclusiveRunning = false;
           }
-          this.tellRefused();
           continue;
         }
         inFlight = this.startGroup(this.takeGroup(head));
       }
     } finally {
       this.flushing = false;
+      // After a failure the queue is empty and new work is refused, so the loop ends as soon as
+      // no group is in flight: the groups the failure took are told after every earlier one.
       this.tellRefused();
     }
   }
@@ -289,13 +293,16 @@ export class GroupCommitter {
       this.stats.commits += group.size;
       this.apply(group.changes);
     }
-    this.tell(group, synced);
+    this.queueToTell(group, synced);
   }
 
   /** Queues the group's slices to be told (refused unless `durable`); tells the oldest now if none was waiting. */
-  private tell(group: PendingGroup, durable: boolean): void {
+  private queueToTell(group: PendingGroup, durable: boolean): void {
+    assert(group.slices.length > 0, 'a group queued to be told holds a commit');
+    const refusal = durable ? undefined : this.failure;
+    assert(durable || refusal !== undefined, 'a group is refused only once the store has failed');
     for (const slice of group.slices) {
-      if (!durable) slice.refuseWith(this.failure);
+      if (refusal !== undefined) slice.refuseWith(refusal);
       this.untold.push(slice);
     }
     if (!this.tellingScheduled) this.tellOldest();
@@ -330,9 +337,9 @@ export class GroupCommitter {
     }
   }
 
-  /** Refuses the groups a failure took from the queue, once no group is in flight (so after every earlier one). */
+  /** Queues the groups a failure took from the queue to be refused (when the flush loop ends). */
   private tellRefused(): void {
-    for (const group of this.refusedBehind.splice(0)) this.tell(group, false);
+    for (const group of this.refusedBehind.splice(0)) this.queueToTell(group, false);
   }
 
   private failIo(error: unknown, path: string): void {

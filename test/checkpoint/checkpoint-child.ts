@@ -3,11 +3,11 @@
  * Recovers the state from <dir>/world.ckpt if there is one (else starts empty), opens a
  * Checkpointer with the worker writer (which sweeps temps a kill left), and loops forever: set
  * the whole state to version n (versionPage), checkpoint, and while the worker writes, keep
- * scribbling 0xEE over random pages; once the checkpoint is durable, print "acked <n>" (fs.writeSync
+ * scribbling 0xEE over random pages; once the checkpoint is durable, print "acked <n>" (writeLineSync
  * on fd 1). It only stops when the parent kills it. versionPage is exported so the parent can
  * rebuild the exact bytes any checkpoint must hold.
  */
-import { writeSync } from 'node:fs';
+import { writeLineSync } from '../support/write-line.js';
 import { pathToFileURL } from 'node:url';
 import { Checkpointer } from '../../src/checkpoint/checkpointer.js';
 import { loadCheckpointIfExists } from '../../src/checkpoint/load.js';
@@ -52,14 +52,14 @@ async function main(): Promise<void> {
     }
     const { sequence } = await running;
     if (sequence !== version) throw new Error(`checkpoint ${sequence} was expected to be ${version}`);
-    writeSync(1, `acked ${sequence}\n`);
+    writeLineSync(1, `acked ${sequence}\n`);
   }
 }
 
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeSync(2, `checkpoint-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `checkpoint-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
 }

@@ -2,11 +2,11 @@
  * Child process for replace-sigkill.test.ts. Usage: replace-child.ts <dir> <firstVersion>
  * Opens a NodeStorage on <dir> and loops forever: replaceFileAtomically('target', contentFor(i))
  * for i = firstVersion, firstVersion + 1, ..., writing "acked <i>\n" to stdout (synchronously,
- * fs.writeSync on fd 1) after each replace resolves. It only stops when the parent kills it.
+ * writeLineSync on fd 1) after each replace resolves. It only stops when the parent kills it.
  *
  * contentFor is exported so the parent can rebuild the exact bytes of any version.
  */
-import { writeSync } from 'node:fs';
+import { writeLineSync } from '../support/write-line.js';
 import { pathToFileURL } from 'node:url';
 import { replaceFileAtomically } from '../../src/durable/replace.js';
 import { NodeStorage } from '../../src/storage/node.js';
@@ -54,14 +54,14 @@ async function main(): Promise<void> {
   const storage = await NodeStorage.open(dir);
   for (let version = Number(first); ; version += 1) {
     await replaceFileAtomically(storage, targetName, contentFor(version));
-    writeSync(1, `acked ${version}\n`);
+    writeLineSync(1, `acked ${version}\n`);
   }
 }
 
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeSync(2, `replace-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `replace-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
 }

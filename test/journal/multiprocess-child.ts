@@ -2,13 +2,13 @@
  * Child process for multiprocess.test.ts. Usage: multiprocess-child.ts <dir> <name> <count|forever> <lanes>
  * Opens the shared journal in <dir> through NodeStorage and JournalWriter, prints
  * "writer <id>", then keeps <lanes> appends in flight (so they share blocks and syncs),
- * printing "ack <seq>" (synchronously, fs.writeSync on fd 1) after each append resolves, that
+ * printing "ack <seq>" (synchronously, writeLineSync on fd 1) after each append resolves, that
  * is once it is durable. With a count it closes the journal and exits 0; with "forever" it
  * runs until the parent kills it.
  *
  * payloadFor is exported so the parent can check every entry's bytes.
  */
-import { writeSync } from 'node:fs';
+import { writeLineSync } from '../support/write-line.js';
 import { pathToFileURL } from 'node:url';
 import { JournalWriter } from '../../src/journal/writer.js';
 import { NodeStorage } from '../../src/storage/node.js';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const count = countText === 'forever' ? Number.POSITIVE_INFINITY : Number(countText);
   const storage = await NodeStorage.open(dir);
   const writer = await JournalWriter.open(storage, sharedJournal, { name });
-  writeSync(1, `writer ${writer.writerId}\n`);
+  writeLineSync(1, `writer ${writer.writerId}\n`);
   let issued = 0;
   const lane = async () => {
     while (issued < count) {
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       const seq = issued;
       const ack = await writer.append(payloadFor(writer.writerId, seq));
       if (ack.seq !== seq) throw new Error(`append ${seq} was acknowledged as seq ${ack.seq}`);
-      writeSync(1, `ack ${ack.seq}\n`);
+      writeLineSync(1, `ack ${ack.seq}\n`);
     }
   };
   await Promise.all(Array.from({ length: Number(lanesText) }, lane));
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeSync(2, `multiprocess-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `multiprocess-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
 }

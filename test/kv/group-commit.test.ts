@@ -12,7 +12,10 @@
  * retried into success), datasync is never called again, and reopening recovers the
  * acknowledged commits (exactly those, per the requirement: checked under SimStorage's Linux
  * fsync-EIO semantics on both page-cache behaviours). A failed log write (ENOSPC) fails the
- * store the same way. durability 'none' never syncs the log.
+ * store the same way. durability 'none' never syncs the log. A large group's writers are told in
+ * slices of ackSliceCommits, one per turn of the event loop, in commit order (refusals after a
+ * failure too), so the next write can start after the first slice; close() waits until every
+ * writer queued before it has been told.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -180,11 +183,12 @@ describe(`a group's writers are told in slices of ackSliceCommits (${ackSliceCom
   /**
    * Group B holds 2.5 slices of writers, each of which puts again as soon as it is told (as a
    * loop of awaited puts does). B's writers are told a slice per turn of the event loop, in
-   * commit order, and the first slice's next puts go out as a write of their own (held open by
-   * the test) before the second slice is told: told all at once, the whole group's next puts
-   * would share one write.
+   * commit order. The first of them to run puts again at once and, the flusher being idle,
+   * starts a write of its own (held by the test): when that write starts, only B's first slice
+   * has been told (told at once, all of B would have been). The other slices are told, a turn
+   * each, while it is held.
    */
-  it("one slice per turn, in commit order; a slice's next commits are written before the next slice is told", async () => {
+  it('one slice per turn, in commit order; the next write can start after the first slice', async () => {
     const storage = new ControlledStorage(new SimStorage());
     const db = await KvStore.open(storage, dir, noFills);
     const holds: Hold[] = [];
@@ -217,7 +221,7 @@ describe(`a group's writers are told in slices of ackSliceCommits (${ackSliceCom
       setImmediate(tick);
       holdB.release();
       await holdFirstSlice.reached;
-      assert.equal(nextPuts.length, ackSliceCommits, "the write after B's holds the first slice's next puts, and only those");
+      assert.equal(nextPuts.length, ackSliceCommits, "when the write after B's starts, B's first slice alone has been told");
       await settle();
       assert.equal(nextPuts.length, writers, 'the other slices are told, one per turn, while that write is held');
       holdFirstSlice.release();
@@ -230,7 +234,7 @@ describe(`a group's writers are told in slices of ackSliceCommits (${ackSliceCom
       assert.deepEqual([...slices.values()].flat(), Array.from({ length: writers }, (_, i) => i), 'told in commit order');
       const turns = [...slices.keys()];
       assert.ok(turns.every((at, k) => k === 0 || at > turns[k - 1]!), `each slice in a later turn (${turns.join(', ')})`);
-      // A, B, the first slice's next puts, then the other slices' (queued while it was held).
+      // A, B, w-0's next put alone (the flusher was idle), then the other 159 (queued while it was held).
       assert.equal(db.stats.groups, 4);
       assert.equal(db.stats.commits, 1 + 2 * writers);
       for (let i = 0; i < writers; i++) assert.equal(text(db.get(b(`w-${i}`))!), '2');
@@ -275,6 +279,20 @@ describe(`a group's writers are told in slices of ackSliceCommits (${ackSliceCom
       for (const hold of holds) hold.release();
       await db.close();
     }
+  });
+  it('close() resolves only once every writer queued before it has been told', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir, noFills);
+    const holdA = storage.holdNextDatasync();
+    const a = db.put(b('a'), b('a'));
+    await holdA.reached;
+    const puts = Array.from({ length: ackSliceCommits * 3 }, (_, i) => track(db.put(b(`p-${i}`), b('1'))));
+    const closed = db.close();
+    holdA.release();
+    await a;
+    await closed;
+    assert.equal(puts.filter((put) => put.settled).length, puts.length, 'every put queued before close() was told before it resolved');
+    assert.equal(puts.filter((put) => put.rejected).length, 0);
   });
 });
 

@@ -3,13 +3,13 @@
  * Opens a KvStore ('db') on a NodeStorage rooted at <dir>, with a 64 KiB checkpoint threshold so
  * checkpoints happen often, prints "opened <pid>", then runs <writers> concurrent writers until
  * it is killed. Writer w writes batch j = 0, 1, 2, ... (batchOps below), each only after the
- * previous one resolved, and prints "acked <run> <w> <j>" with writeSync(1) as soon as it
+ * previous one resolved, and prints "acked <run> <w> <j>" with writeLineSync(1) as soon as it
  * resolves, so the line is in the pipe before the next operation starts. Writer 0 also runs an
  * explicit checkpoint after every 25th batch.
  *
  * batchOps and valueFor are exported so the parent can check exactly what each batch wrote.
  */
-import { writeSync } from 'node:fs';
+import { writeLineSync } from '../support/write-line.js';
 import { pathToFileURL } from 'node:url';
 import type { BatchOp } from '../../src/kv/batch-codec.js';
 import { KvStore } from '../../src/kv/store.js';
@@ -60,11 +60,11 @@ async function main(): Promise<void> {
   const run = Number(runText);
   const storage = await NodeStorage.open(dir);
   const db = await KvStore.open(storage, storeDirectory, { checkpointThresholdBytes });
-  writeSync(1, `opened ${process.pid}\n`);
+  writeLineSync(1, `opened ${process.pid}\n`);
   const writer = async (w: number): Promise<void> => {
     for (let j = 0; ; j++) {
       await db.write(batchOps(run, w, j));
-      writeSync(1, `acked ${run} ${w} ${j}\n`);
+      writeLineSync(1, `acked ${run} ${w} ${j}\n`);
       if (w === 0 && j % 25 === 24) await db.checkpoint();
     }
   };
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeSync(2, `kv-writer-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `kv-writer-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
 }
