@@ -7,14 +7,15 @@
  * and tells its writers. There is no artificial delay: a group is whatever queued while the
  * previous sync ran. As soon as a group's sync returns, the next group's write starts; once that
  * write (O_DSYNC) or its fdatasync has been issued, the finished group is applied, and its
- * writers start to be told, while the disk works (so that CPU work never delays issuing a
+ * writers are queued to be told, while the disk works (so that CPU work never delays issuing a
  * sync). One sync is in flight at a time, and groups apply in commit order. A group's writers
  * are told in slices of ackSliceCommits, one slice per turn of the event loop: the writers of
  * one slice run (and queue their next commits) before the next slice is told, so a sync
  * returning meanwhile starts the next write after one slice's work rather than the whole
  * group's. Commits queued before a failure are told in commit order, refusals included; a
  * write made after the failure, and a queued exclusive task, are refused at once. drain (and
- * so the store's close) resolves only once every writer queued before it has been told.
+ * so the store's close) resolves only once every writer queued before it has been told (or
+ * refused).
  *
  * A failed write or sync fails every commit in the group and every commit after it: the store
  * is then failed until reopened and recovered from disk. A sync error is never retried.
@@ -44,8 +45,8 @@ const scratchStartBytes = 64 * 1024;
  * writers reading their keys from a million-key pool in scattered order 1.17–1.23×; with the
  * bench's writers, which only loop, no change was measurable (bench/README, "Telling a group's
  * writers in slices"). With the scattered keys, slices of 64 ran 1.07× as fast as slices of 32,
- * and faster than 48 and 96 in other rounds. Groups of 64 commits or fewer (64 writers or fewer)
- * are told at once.
+ * and faster than 48 and 96 in other rounds. A group of 64 commits or fewer (64 writers or
+ * fewer) is told in one slice.
  */
 export const ackSliceCommits = 64;
 
@@ -123,6 +124,8 @@ export interface GroupCommitStats {
 export class GroupCommitter {
   private readonly queue: Array<PendingGroup | Exclusive> = [];
   private flushing = false;
+  /** The flush loop running or last run: after a failure, it queues the refusals as it ends. */
+  private flushed: Promise<void> = Promise.resolve();
   /** An exclusive task is running (no group in flight). */
   private exclusiveRunning = false;
   private failure: CarveError | undefined;
@@ -187,6 +190,10 @@ export class GroupCommitter {
   /** Resolves when everything queued so far has been flushed (or failed), and its writers told. */
   async drain(): Promise<void> {
     await this.exclusive(async () => undefined).catch(() => undefined);
+    // A failure refuses this drain's task at once, before the loop has queued the refusals of
+    // the groups in flight or behind: wait for the loop (the last one: a failed store starts no
+    // other) to end first.
+    if (this.failure !== undefined) await this.flushed.catch(() => undefined);
     // Slices are told in order: once the last one queued is, every one before it is too.
     await this.untold[this.untold.length - 1]?.promise.catch(() => undefined);
   }
@@ -194,7 +201,7 @@ export class GroupCommitter {
   private kick(): void {
     if (this.flushing) return;
     this.flushing = true;
-    void this.flushLoop();
+    this.flushed = this.flushLoop();
   }
 
   private async flushLoop(): Promise<void> {

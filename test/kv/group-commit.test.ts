@@ -15,7 +15,7 @@
  * store the same way. durability 'none' never syncs the log. A large group's writers are told in
  * slices of ackSliceCommits, one per turn of the event loop, in commit order (refusals after a
  * failure too), so the next write can start after the first slice; close() waits until every
- * writer queued before it has been told.
+ * writer queued before it has been told, or refused when a sync fails while it waits.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -293,6 +293,21 @@ describe(`a group's writers are told in slices of ackSliceCommits (${ackSliceCom
     await closed;
     assert.equal(puts.filter((put) => put.settled).length, puts.length, 'every put queued before close() was told before it resolved');
     assert.equal(puts.filter((put) => put.rejected).length, 0);
+  });
+
+  it('close() waits for the refusals too, when a sync fails while it waits', async () => {
+    const storage = new ControlledStorage(new SimStorage());
+    const db = await KvStore.open(storage, dir, noFills);
+    const holdA = storage.holdNextDatasync();
+    const a = track(db.put(b('a'), b('a')));
+    await holdA.reached;
+    const puts = Array.from({ length: ackSliceCommits * 3 }, (_, i) => track(db.put(b(`p-${i}`), b('1'))));
+    const closed = db.close();
+    storage.failDatasyncAt = 1; // A's, held: every put queued behind it is refused
+    holdA.release();
+    await closed;
+    assert.equal(a.rejected, true);
+    assert.equal(puts.filter((put) => put.rejected).length, puts.length, 'every put queued before close() was refused before it resolved');
   });
 });
 

@@ -1,9 +1,11 @@
 /**
  * A line written whole to a file descriptor before the call returns, for child processes that
- * report progress to their parent on a pipe. fs.writeSync on a pipe the parent is slow to read
- * can fail with EAGAIN (Node makes the pipes of a spawned child's stdio non-blocking), or write
- * part of the line: here it waits 1 ms and writes the rest. The child then blocks while the pipe
- * is full, as a blocking write would; what it prints is never lost nor reordered.
+ * report progress to their parent. A spawned child's stdout and stderr are socketpairs, which
+ * the child's own Node makes non-blocking when it opens process.stdout and process.stderr (tsx's
+ * preload already has, before the script runs): fs.writeSync to a parent slow to read can then
+ * fail with EAGAIN, or write part of the line. Here it waits 1 ms and writes the rest, so the
+ * child blocks while the socket is full, as a blocking write would, and what it prints is never
+ * lost nor reordered. Any other error (EPIPE once the parent has gone) is thrown.
  */
 import { writeSync } from 'node:fs';
 
