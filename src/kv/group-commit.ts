@@ -131,9 +131,11 @@ export class GroupCommitter {
   private failure: CarveError | undefined;
   /** Groups are framed here: the previous group's write has returned before the next is framed. */
   private scratch = Buffer.allocUnsafe(scratchStartBytes);
-  /** Slices of finished groups not told yet, oldest first; one is told per turn of the event loop. */
+  /**
+   * Slices of finished groups not told yet, oldest first; one is told per turn of the event loop
+   * (a turn is scheduled whenever this is not empty).
+   */
   private readonly untold: AckSlice[] = [];
-  private tellingScheduled = false;
   /** Groups a failure took from the queue, not told yet (fail, tellRefused). */
   private readonly refusedBehind: PendingGroup[] = [];
   readonly stats: GroupCommitStats = { groups: 0, commits: 0, syncs: 0 };
@@ -308,11 +310,12 @@ export class GroupCommitter {
     assert(group.slices.length > 0, 'a group queued to be told holds a commit');
     const refusal = durable ? undefined : this.failure;
     assert(durable || refusal !== undefined, 'a group is refused only once the store has failed');
+    const noneWaiting = this.untold.length === 0;
     for (const slice of group.slices) {
       if (refusal !== undefined) slice.refuseWith(refusal);
       this.untold.push(slice);
     }
-    if (!this.tellingScheduled) this.tellOldest();
+    if (noneWaiting) this.tellOldest();
   }
 
   /** Tells the oldest untold slice; the next waits for the next turn of the event loop. */
@@ -320,8 +323,7 @@ export class GroupCommitter {
     const slice = this.untold.shift();
     assert(slice !== undefined, 'a slice is told only when one is waiting');
     slice.tell();
-    this.tellingScheduled = this.untold.length > 0;
-    if (this.tellingScheduled) setImmediate(this.tellOldest);
+    if (this.untold.length > 0) setImmediate(this.tellOldest);
   };
 
   /**

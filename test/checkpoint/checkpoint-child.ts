@@ -52,14 +52,14 @@ async function main(): Promise<void> {
     }
     const { sequence } = await running;
     if (sequence !== version) throw new Error(`checkpoint ${sequence} was expected to be ${version}`);
-    writeLineSync(1, `acked ${sequence}\n`);
+    writeLineSync(1, `acked ${sequence}`);
   }
 }
 
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeLineSync(2, `checkpoint-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `checkpoint-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   });
 }

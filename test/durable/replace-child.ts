@@ -54,14 +54,14 @@ async function main(): Promise<void> {
   const storage = await NodeStorage.open(dir);
   for (let version = Number(first); ; version += 1) {
     await replaceFileAtomically(storage, targetName, contentFor(version));
-    writeLineSync(1, `acked ${version}\n`);
+    writeLineSync(1, `acked ${version}`);
   }
 }
 
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeLineSync(2, `replace-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `replace-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   });
 }

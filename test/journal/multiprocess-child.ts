@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const count = countText === 'forever' ? Number.POSITIVE_INFINITY : Number(countText);
   const storage = await NodeStorage.open(dir);
   const writer = await JournalWriter.open(storage, sharedJournal, { name });
-  writeLineSync(1, `writer ${writer.writerId}\n`);
+  writeLineSync(1, `writer ${writer.writerId}`);
   let issued = 0;
   const lane = async () => {
     while (issued < count) {
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       const seq = issued;
       const ack = await writer.append(payloadFor(writer.writerId, seq));
       if (ack.seq !== seq) throw new Error(`append ${seq} was acknowledged as seq ${ack.seq}`);
-      writeLineSync(1, `ack ${ack.seq}\n`);
+      writeLineSync(1, `ack ${ack.seq}`);
     }
   };
   await Promise.all(Array.from({ length: Number(lanesText) }, lane));
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeLineSync(2, `multiprocess-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `multiprocess-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   });
 }

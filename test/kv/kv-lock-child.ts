@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const stdinEnded = new Promise<void>((resolve) => process.stdin.on('end', resolve));
   if (mode === '--race') {
     const go = new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
-    writeLineSync(1, `waiting ${process.pid}\n`);
+    writeLineSync(1, `waiting ${process.pid}`);
     await go;
   }
   let db: KvStore;
@@ -28,16 +28,16 @@ async function main(): Promise<void> {
     db = await KvStore.open(storage, 'db');
   } catch (error) {
     if (mode !== '--race' || !isCarveError(error, ErrorCodes.DB_LOCKED)) throw error;
-    writeLineSync(1, `locked ${process.pid}\n`);
+    writeLineSync(1, `locked ${process.pid}`);
     process.exit(0);
   }
   await db.put(Buffer.from('written-by-child'), Buffer.from(String(process.pid)));
-  writeLineSync(1, `ready ${process.pid}\n`);
+  writeLineSync(1, `ready ${process.pid}`);
   await stdinEnded;
   await db.close();
 }
 
 main().catch((error: unknown) => {
-  writeLineSync(2, `kv-lock-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  writeLineSync(2, `kv-lock-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

@@ -60,11 +60,11 @@ async function main(): Promise<void> {
   const run = Number(runText);
   const storage = await NodeStorage.open(dir);
   const db = await KvStore.open(storage, storeDirectory, { checkpointThresholdBytes });
-  writeLineSync(1, `opened ${process.pid}\n`);
+  writeLineSync(1, `opened ${process.pid}`);
   const writer = async (w: number): Promise<void> => {
     for (let j = 0; ; j++) {
       await db.write(batchOps(run, w, j));
-      writeLineSync(1, `acked ${run} ${w} ${j}\n`);
+      writeLineSync(1, `acked ${run} ${w} ${j}`);
       if (w === 0 && j % 25 === 24) await db.checkpoint();
     }
   };
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
 const invokedPath = process.argv[1];
 if (invokedPath !== undefined && import.meta.url === pathToFileURL(invokedPath).href) {
   main().catch((error: unknown) => {
-    writeLineSync(2, `kv-writer-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    writeLineSync(2, `kv-writer-child failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   });
 }

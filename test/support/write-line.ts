@@ -11,8 +11,9 @@ import { writeSync } from 'node:fs';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
+/** Writes `line` and a newline. */
 export function writeLineSync(fd: number, line: string): void {
-  const bytes = Buffer.from(line.endsWith('\n') ? line : `${line}\n`, 'utf8');
+  const bytes = Buffer.from(`${line}\n`, 'utf8');
   let written = 0;
   while (written < bytes.length) {
     try {
